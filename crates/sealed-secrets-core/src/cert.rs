@@ -223,7 +223,10 @@ mod tests {
             }
         }
         assert!(saw_key_usage && saw_basic_constraints);
-        assert!(parsed.raw_serial().len() <= 17, "serial < 2^128 (plus a sign byte)");
+        assert!(
+            parsed.raw_serial().len() <= 17,
+            "serial < 2^128 (plus a sign byte)"
+        );
     }
 
     #[test]

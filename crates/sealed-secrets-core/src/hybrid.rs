@@ -109,7 +109,9 @@ pub fn unseal<'k>(
 /// Splits a sealed value into its RSA block and GCM part (upstream `ErrTooShort` is
 /// folded into the one [`UnsealError`]).
 fn split(sealed: &[u8]) -> Result<(&[u8], &[u8]), UnsealError> {
-    let (prefix, rest) = sealed.split_first_chunk::<LENGTH_PREFIX_LEN>().ok_or(UnsealError)?;
+    let (prefix, rest) = sealed
+        .split_first_chunk::<LENGTH_PREFIX_LEN>()
+        .ok_or(UnsealError)?;
     let rsa_len = usize::from(u16::from_be_bytes(*prefix));
     if rest.len() < rsa_len {
         return Err(UnsealError);
@@ -126,7 +128,12 @@ fn unseal_with(
     let mut session_key = Zeroizing::new(vec![0u8; key.public_key().size_bytes()]);
     let unwrapped = key
         .oaep()
-        .decrypt(&OAEP_SHA256_MGF1SHA256, rsa_block, &mut session_key, Some(label))
+        .decrypt(
+            &OAEP_SHA256_MGF1SHA256,
+            rsa_block,
+            &mut session_key,
+            Some(label),
+        )
         .ok()
         .map(|k| k.len());
     let mut buf = Zeroizing::new(gcm_part.to_vec());
@@ -159,7 +166,9 @@ fn gcm_key(session_key: &[u8]) -> Option<LessSafeKey> {
         32 => &AES_256_GCM,
         _ => return None,
     };
-    UnboundKey::new(algorithm, session_key).ok().map(LessSafeKey::new)
+    UnboundKey::new(algorithm, session_key)
+        .ok()
+        .map(LessSafeKey::new)
 }
 
 fn zero_nonce() -> Nonce {
@@ -262,7 +271,11 @@ mod tests {
     fn layout_is_prefix_rsa_block_gcm() {
         let key = test_keys::key_a();
         let sealed = seal(&mut rng(), key.public_key(), b"l", b"abc").unwrap();
-        assert_eq!(&sealed[..2], &[0x01, 0x00], "2048-bit key: 256-byte RSA block");
+        assert_eq!(
+            &sealed[..2],
+            &[0x01, 0x00],
+            "2048-bit key: 256-byte RSA block"
+        );
         assert_eq!(sealed.len(), 2 + 256 + 3 + GCM_TAG_LEN);
         let key4096 = test_keys::key_c_4096();
         let sealed = seal(&mut rng(), key4096.public_key(), b"l", b"").unwrap();
@@ -346,10 +359,16 @@ mod tests {
         assert_eq!(ring.len(), 2);
         let b = test_keys::key_b();
         let hints = [b.fingerprint().clone(), Fingerprint::new("SHA256:unknown")];
-        let order: Vec<_> = ring.trial_order(&hints).map(|k| k.fingerprint().clone()).collect();
+        let order: Vec<_> = ring
+            .trial_order(&hints)
+            .map(|k| k.fingerprint().clone())
+            .collect();
         assert_eq!(
             order,
-            [b.fingerprint().clone(), test_keys::key_a().fingerprint().clone()]
+            [
+                b.fingerprint().clone(),
+                test_keys::key_a().fingerprint().clone()
+            ]
         );
         let sealed = seal(&mut rng(), b.public_key(), b"", b"x").unwrap();
         assert_eq!(&ring.unseal(&hints, b"", &sealed).unwrap()[..], b"x");

@@ -245,9 +245,8 @@ impl PrivateKey {
 
     /// Reads a DER PKCS#1 `RSAPrivateKey`.
     pub fn from_pkcs1_der(der: &[u8]) -> Result<Self, KeyError> {
-        let pair = RsaKeyPair::from_der(der).map_err(|_| KeyError::InvalidPrivateKey {
-            encoding: "PKCS#1",
-        })?;
+        let pair = RsaKeyPair::from_der(der)
+            .map_err(|_| KeyError::InvalidPrivateKey { encoding: "PKCS#1" })?;
         let pkcs8 = pair.as_der().map_err(|_| KeyError::Crypto)?;
         Self::from_pkcs8_der(pkcs8.as_ref())
     }
@@ -386,7 +385,10 @@ mod tests {
 
     #[test]
     fn garbage_pkcs1_is_invalid() {
-        let block = pem::encode(&pem::Pem::new(PEM_RSA_PRIVATE_KEY, vec![0x30, 0x03, 1, 2, 3]));
+        let block = pem::encode(&pem::Pem::new(
+            PEM_RSA_PRIVATE_KEY,
+            vec![0x30, 0x03, 1, 2, 3],
+        ));
         assert!(matches!(
             PrivateKey::from_pem(block.as_bytes()),
             Err(KeyError::InvalidPrivateKey { encoding: "PKCS#1" })

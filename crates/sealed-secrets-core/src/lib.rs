@@ -29,6 +29,14 @@ pub use hybrid::{KeyRing, SealError, UnsealError};
 pub use keys::{Fingerprint, KeyError, PrivateKey, PublicKey};
 pub use scope::{ParseScopeError, Scope};
 
+/// SHA-256 of `data` (for callers that need a digest without their own crypto crate).
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
 #[cfg(test)]
 pub(crate) mod test_keys {
     //! Fixed test-only keys from `testdata/` (made with `openssl genrsa -traditional`).

@@ -1,0 +1,206 @@
+//! The command line: Go kubeseal's flags with their spellings, defaults and
+//! `SEALED_SECRETS_*` environment fallbacks, plus our own subcommands.
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+/// Go-style boolean flag: `--flag`, `--flag=true`, `--flag=false`.
+macro_rules! go_bool {
+    () => {
+        clap::value_parser!(bool)
+    };
+}
+
+/// kubeseal: seal Kubernetes Secrets into SealedSecrets (Bitnami-compatible).
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubeseal",
+    disable_version_flag = true,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// Our additions; Go kubeseal has no subcommands.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Go kubeseal's flags.
+    #[command(flatten)]
+    pub flags: Flags,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a new controller-shaped key pair (bring-your-own keys, offline demos).
+    Keygen(KeygenArgs),
+}
+
+/// `kubeseal keygen`.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Where to write the private key (PEM `RSA PRIVATE KEY`, mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pub key_out: std::path::PathBuf,
+    /// Where to write the self-signed certificate (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub cert_out: std::path::PathBuf,
+    /// RSA key size in bits: 2048, 3072, 4096 or 8192.
+    #[arg(long, default_value_t = 4096)]
+    pub key_size: usize,
+    /// Certificate validity, Go duration syntax.
+    #[arg(long, default_value = "87600h")]
+    pub key_ttl: String,
+    /// Certificate subject and issuer CN (empty by default, as upstream).
+    #[arg(long, default_value = "")]
+    pub my_cn: String,
+}
+
+/// Go kubeseal's flags.
+#[derive(Debug, Args)]
+pub struct Flags {
+    /// Certificate / public key file or URL to use for encryption. Overrides --controller-*.
+    #[arg(long, env = "SEALED_SECRETS_CERT", value_name = "FILE")]
+    pub cert: Option<String>,
+    /// Namespace of sealed-secrets controller.
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_CONTROLLER_NAMESPACE",
+        default_value = "kube-system"
+    )]
+    pub controller_namespace: String,
+    /// Name of sealed-secrets controller.
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_CONTROLLER_NAME",
+        default_value = "sealed-secrets-controller"
+    )]
+    pub controller_name: String,
+    /// Output format for sealed secret: json or yaml.
+    #[arg(
+        short = 'o',
+        long,
+        env = "SEALED_SECRETS_FORMAT",
+        default_value = "json"
+    )]
+    pub format: String,
+    /// Secret file to read (default: stdin).
+    #[arg(
+        short = 'f',
+        long,
+        env = "SEALED_SECRETS_SECRET_FILE",
+        value_name = "FILE"
+    )]
+    pub secret_file: Option<std::path::PathBuf>,
+    /// Sealed secret file to write (default: stdout); .yaml/.yml selects YAML.
+    #[arg(
+        short = 'w',
+        long,
+        env = "SEALED_SECRETS_SEALED_SECRET_FILE",
+        value_name = "FILE"
+    )]
+    pub sealed_secret_file: Option<std::path::PathBuf>,
+    /// Write certificate to stdout. Useful for later use with --cert.
+    #[arg(long, env = "SEALED_SECRETS_FETCH_CERT", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = go_bool!(), action = ArgAction::Set)]
+    pub fetch_cert: bool,
+    /// Allow empty data in the secret object.
+    #[arg(long, env = "SEALED_SECRETS_ALLOW_EMPTY_DATA", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = go_bool!(), action = ArgAction::Set)]
+    pub allow_empty_data: bool,
+    /// Validate a sealed secret: offline with --recovery-private-key, else through the controller.
+    #[arg(long, env = "SEALED_SECRETS_VALIDATE", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = go_bool!(), action = ArgAction::Set)]
+    pub validate: bool,
+    /// Merge items from secret into an existing sealed secret file, updating the file in-place.
+    #[arg(long, env = "SEALED_SECRETS_MERGE_INTO", value_name = "FILE")]
+    pub merge_into: Option<std::path::PathBuf>,
+    /// Encrypt a single value with the cert; prints base64 with no newline.
+    #[arg(long, env = "SEALED_SECRETS_RAW", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = go_bool!(), action = ArgAction::Set)]
+    pub raw: bool,
+    /// Name of the sealed secret (required with --raw and default (strict) scope).
+    #[arg(long, env = "SEALED_SECRETS_NAME", default_value = "")]
+    pub name: String,
+    /// (only with --raw) Secret items can be sourced from files; [key=]path.
+    #[arg(long, env = "SEALED_SECRETS_FROM_FILE", value_name = "[KEY=]PATH")]
+    pub from_file: Vec<String>,
+    /// Set the scope of the sealed secret: strict, namespace-wide, cluster-wide.
+    #[arg(long, env = "SEALED_SECRETS_SCOPE")]
+    pub scope: Option<String>,
+    /// Re-encrypt the given sealed secret to use the latest cluster key.
+    #[arg(long, alias = "rotate", env = "SEALED_SECRETS_RE_ENCRYPT", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = go_bool!(), action = ArgAction::Set)]
+    pub re_encrypt: bool,
+    /// Unseal a sealed secret offline with --recovery-private-key.
+    #[arg(long, env = "SEALED_SECRETS_RECOVERY_UNSEAL", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = go_bool!(), action = ArgAction::Set)]
+    pub recovery_unseal: bool,
+    /// Private key files (PEM, or key Secrets as YAML/JSON); repeatable and comma-separated.
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_RECOVERY_PRIVATE_KEY",
+        value_delimiter = ',',
+        value_name = "FILE"
+    )]
+    pub recovery_private_key: Vec<std::path::PathBuf>,
+    /// Path to the kubeconfig file.
+    #[arg(long, env = "SEALED_SECRETS_KUBECONFIG")]
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// The kubeconfig context to use.
+    #[arg(long, env = "SEALED_SECRETS_CONTEXT")]
+    pub context: Option<String>,
+    /// If present, the namespace scope for this request.
+    #[arg(short = 'n', long, env = "SEALED_SECRETS_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Print version information and exit.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = go_bool!(), action = ArgAction::Set)]
+    pub version: bool,
+    /// Set by `main`: whether the format was chosen explicitly (flag or env).
+    #[arg(skip)]
+    pub format_explicit: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_long_flag_has_its_sealed_secrets_env_var() {
+        let cmd = Cli::command();
+        for arg in cmd.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if matches!(long, "version" | "help") {
+                continue;
+            }
+            let want = format!("SEALED_SECRETS_{}", long.to_uppercase().replace('-', "_"));
+            assert_eq!(
+                arg.get_env().and_then(|e| e.to_str()),
+                Some(want.as_str()),
+                "--{long}"
+            );
+        }
+    }
+
+    #[test]
+    fn go_flag_spellings_parse() {
+        let cli = Cli::try_parse_from([
+            "kubeseal",
+            "--cert=c.pem",
+            "--format",
+            "yaml",
+            "--validate=false",
+            "--raw",
+            "-n",
+            "ns",
+        ])
+        .unwrap();
+        assert_eq!(cli.flags.cert.as_deref(), Some("c.pem"));
+        assert_eq!(cli.flags.format, "yaml");
+        assert!(!cli.flags.validate);
+        assert!(cli.flags.raw);
+        assert_eq!(cli.flags.namespace.as_deref(), Some("ns"));
+        let cli = Cli::try_parse_from([
+            "kubeseal",
+            "--recovery-private-key",
+            "a.pem,b.pem",
+            "--recovery-private-key=c.pem",
+            "--rotate",
+        ])
+        .unwrap();
+        assert_eq!(cli.flags.recovery_private_key.len(), 3);
+        assert!(cli.flags.re_encrypt);
+    }
+}

@@ -1,0 +1,86 @@
+//! Files in and out: reading input, writing output atomically (a temp file in the
+//! same directory, renamed only on success, so a failure never leaves a partial or
+//! emptied file).
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+/// Reads a whole file; the error reads like Go's (`open <path>: no such file or
+/// directory`), which scripts grep for.
+pub fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path)
+        .map_err(|e| anyhow::anyhow!("open {}: {}", path.display(), os_error_text(&e)))
+}
+
+/// An I/O error as Go prints it: lowercase, without Rust's `(os error N)`.
+pub fn os_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// Reads all of stdin.
+pub fn read_stdin() -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut buf)
+        .context("cannot read standard input")?;
+    Ok(buf)
+}
+
+/// Replaces `path` with `contents` atomically. `private` makes the file 0600.
+pub fn write_atomic(path: &Path, contents: &[u8], private: bool) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".kubeseal-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    if !private {
+        // tempfile creates 0600; ordinary outputs get the usual 0644.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))
+                .with_context(|| format!("cannot set permissions in {}", dir.display()))?;
+        }
+    }
+    tmp.write_all(contents)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// Where the result goes: stdout, or a file written atomically at the end.
+pub enum Output<'a> {
+    /// Standard output.
+    Stdout,
+    /// A file (`-w`).
+    File(&'a Path),
+}
+
+impl Output<'_> {
+    /// Writes the whole result.
+    pub fn write(&self, contents: &[u8]) -> Result<()> {
+        match self {
+            Output::Stdout => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(contents)
+                    .and_then(|()| out.flush())
+                    .context("cannot write standard output")
+            }
+            Output::File(path) => write_atomic(path, contents, false),
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! `kubeseal`: parses the command line and hands over to [`commands`]. Every error
+//! prints `error: <message>` on stderr and exits 1, as Go kubeseal does, flag errors
+//! included.
+
+mod cli;
+mod commands;
+mod io;
+mod kubeconfig;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+
+fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut cli = match cli::Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) if e.kind() == ErrorKind::DisplayHelp => {
+            print!("{}", e.render());
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // clap's first line already reads `error: …`; exit 1, not clap's 2.
+            let text = e.to_string();
+            eprintln!(
+                "{}",
+                text.lines().next().unwrap_or("error: invalid arguments")
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    cli.flags.format_explicit = args.iter().any(|a| {
+        let a = a.to_string_lossy();
+        a == "-o" || a.starts_with("--format") || a.starts_with("-o")
+    }) || std::env::var_os("SEALED_SECRETS_FORMAT").is_some();
+    if cli.flags.version {
+        println!("kubeseal version: v{}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    let result = match &cli.command {
+        Some(cli::Command::Keygen(args)) => commands::keygen(args),
+        None => commands::run(&cli.flags),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
