@@ -1,4 +1,5 @@
 //! kubeseal end to end: each flag, each bad input, exact stderr and exit status.
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
 
