@@ -76,6 +76,19 @@ fn unseal(keys: &Keys, sealed: &str) -> serde_json::Value {
     serde_json::from_slice(&out.get_output().stdout).unwrap()
 }
 
+/// Runs `--recovery-unseal` with `key`, expects exit 1 and nothing on stdout, returns stderr.
+fn unseal_fails(key: &Path, sealed: &str) -> String {
+    let out = kubeseal()
+        .arg("--recovery-unseal")
+        .arg("--recovery-private-key")
+        .arg(key)
+        .write_stdin(sealed.to_owned())
+        .assert()
+        .code(1)
+        .stdout("");
+    String::from_utf8(out.get_output().stderr.clone()).unwrap()
+}
+
 fn fails(cmd: &mut Command, stderr_starts: &str) {
     cmd.assert()
         .code(1)
@@ -175,14 +188,7 @@ fn scopes_and_renames() {
     let mut moved: serde_json::Value = serde_json::from_str(&strict).unwrap();
     moved["metadata"]["namespace"] = "other".into();
     let moved = moved.to_string();
-    let out = kubeseal()
-        .arg("--recovery-unseal")
-        .arg("--recovery-private-key")
-        .arg(keys.key())
-        .write_stdin(moved)
-        .assert()
-        .code(1);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = unseal_fails(&keys.key(), &moved);
     assert!(
         stderr.starts_with("error: no key could decrypt secret (password)\n"),
         "{stderr}"
@@ -203,14 +209,7 @@ fn scopes_and_renames() {
         .unwrap()
         .remove("sealedsecrets.bitnami.com/namespace-wide");
     let dropped = dropped.to_string();
-    let out = kubeseal()
-        .arg("--recovery-unseal")
-        .arg("--recovery-private-key")
-        .arg(keys.key())
-        .write_stdin(dropped)
-        .assert()
-        .code(1);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = unseal_fails(&keys.key(), &dropped);
     assert!(
         stderr.contains("lacks the annotation sealedsecrets.bitnami.com/namespace-wide"),
         "{stderr}"
@@ -221,14 +220,7 @@ fn scopes_and_renames() {
 fn wrong_key_is_explained_by_fingerprint() {
     let keys = Keys::new();
     let sealed = seal(&keys, &[], SECRET);
-    let out = kubeseal()
-        .arg("--recovery-unseal")
-        .arg("--recovery-private-key")
-        .arg(testdata("key-a.pem"))
-        .write_stdin(sealed)
-        .assert()
-        .code(1);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = unseal_fails(&testdata("key-a.pem"), &sealed);
     assert!(
         stderr.starts_with("error: no key could decrypt secret (password)"),
         "{stderr}"
