@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet --release -p kubeseal-cli
-kubeseal=target/release/kubeseal
+kubeseal="${CARGO_TARGET_DIR:-target}/release/kubeseal"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

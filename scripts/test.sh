@@ -13,7 +13,7 @@ git diff --exit-code -- deploy/ || { echo "generated files drifted: run cargo ru
 
 # Independent implementation (Python cryptography) against our binary, both directions.
 cargo build --quiet -p kubeseal-cli
-KUBESEAL_BIN="$PWD/target/debug/kubeseal" python3 -m pytest -q tests/interop
+KUBESEAL_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/kubeseal" python3 -m pytest -q tests/interop
 
 # The README's demo still runs end to end.
 bash scripts/demo.sh >/dev/null
