@@ -1,0 +1,1 @@
+//! The sealed-secrets controller (under construction).
