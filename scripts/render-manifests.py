@@ -148,13 +148,18 @@ def main(argv: list[str]) -> int:
         else:
             write_atomic(path, text)
             print(f"wrote {path.relative_to(ROOT)}")
-    if stale:
-        for path in stale:
-            print(
-                f"error: {path.relative_to(ROOT)} differs from the chart: "
-                "run python3 scripts/render-manifests.py and commit the result",
-                file=sys.stderr,
-            )
+    extra = []
+    if args.check and OUT_DIR.is_dir():
+        extra = sorted(p for p in OUT_DIR.iterdir() if p.name not in OUTPUTS)
+    for path in stale:
+        print(
+            f"error: {path.relative_to(ROOT)} is not what the chart renders: "
+            "run python3 scripts/render-manifests.py and commit the result",
+            file=sys.stderr,
+        )
+    for path in extra:
+        print(f"error: {path.relative_to(ROOT)} is not rendered from the chart: remove it", file=sys.stderr)
+    if stale or extra:
         return 1
     return 0
 
