@@ -385,6 +385,11 @@ def test_log_info_stdout_false_really_reaches_the_controller():
     assert "--log-info-stdout=false" in deployment_args(render_docs({"logInfoStdout": False}))
 
 
+def test_pdb_min_available_wins_over_the_default_max_unavailable():
+    pdb = one(render_docs({"pdb": {"create": True, "minAvailable": 1}}), "PodDisruptionBudget")
+    assert pdb["spec"]["minAvailable"] == 1 and "maxUnavailable" not in pdb["spec"]
+
+
 def test_create_controller_false_keeps_rbac_and_services():
     docs = render_docs({"createController": False})
     assert not by_kind(docs, "Deployment")
@@ -401,7 +406,6 @@ def test_create_controller_false_keeps_rbac_and_services():
         ({"logFormat": "xml"}, "logFormat must be text or json"),
         ({"logLevel": "loud"}, "logLevel must be DEBUG, INFO, WARN or ERROR"),
         ({"networkPolicy": {"enabled": True, "egress": {"enabled": True}}}, "needs networkPolicy.egress.kubeapiCidr"),
-        ({"pdb": {"create": True, "minAvailable": 1, "maxUnavailable": 1}}, "set only one of minAvailable"),
     ],
 )
 def test_bad_values_fail_with_the_fix(values, message):
@@ -409,6 +413,28 @@ def test_bad_values_fail_with_the_fix(values, message):
         render_manifests.render(values)
     # (helm lint runs templates in lint mode, where `fail` only logs; install and
     # template, like render, stop with the message.)
+
+
+@pytest.mark.parametrize(
+    ("values", "where"),
+    [
+        ({"updateStatus": "no"}, "/updateStatus"),
+        ({"replicaCount": "two"}, "/replicaCount"),
+        ({"secretName": "Sealed_Key"}, "/secretName"),
+        ({"additionalNamespaces": "team-a,team-b"}, "/additionalNamespaces"),
+        ({"service": {"ports": {"name": "API port"}}}, "/service/ports/name"),
+        ({"keyOrderPriority": "Newest"}, "/keyOrderPriority"),
+    ],
+)
+def test_schema_rejects_wrong_types(values, where):
+    report = helm.lint(str(CHART), values)
+    assert any(where in e for e in report["errors"]), report
+
+
+def test_schema_accepts_bitnami_only_values():
+    # A migrating HelmRelease may still carry values this chart ignores.
+    report = helm.lint(str(CHART), {"ingress": {"enabled": False}, "metrics": {"dashboards": {"create": False}}})
+    assert report["errors"] == [], report
 
 
 # ---- generated files and the image ----

@@ -106,9 +106,6 @@ annotations:
 {{- if and .Values.networkPolicy.enabled .Values.networkPolicy.egress.enabled (not .Values.networkPolicy.egress.kubeapiCidr) -}}
 {{- fail "networkPolicy.egress.enabled needs networkPolicy.egress.kubeapiCidr (the API server address, e.g. 10.0.0.1/32)" -}}
 {{- end -}}
-{{- if and .Values.pdb.create .Values.pdb.minAvailable .Values.pdb.maxUnavailable -}}
-{{- fail "pdb: set only one of minAvailable and maxUnavailable" -}}
-{{- end -}}
 {{- end -}}
 
 {{/* The controller's command line as a JSON list (toYaml quotes each flag as needed).
