@@ -490,8 +490,10 @@ def test_dockerfile_matches_the_chart():
 
 
 def test_repository_yaml_passes_yamllint():
+    # What we ship and document; .yamllint.yaml excludes test inputs and SOPS output.
     run = subprocess.run(
-        [sys.executable, "-m", "yamllint", "-s", "-c", str(ROOT / ".yamllint.yaml"), "."],
+        [sys.executable, "-m", "yamllint", "-s", "-c", str(ROOT / ".yamllint.yaml"),
+         "deploy", "examples", ".yamllint.yaml"],
         cwd=ROOT, capture_output=True, text=True,
     )
     assert run.returncode == 0, run.stdout + run.stderr
