@@ -447,9 +447,7 @@ mod tests {
     #[test]
     fn recorded_keys_are_read_back() {
         let meta = ObjectMeta {
-            annotations: Some(
-                [(UNSEALED_WITH.to_owned(), "SHA256:a,SHA256:b".to_owned())].into(),
-            ),
+            annotations: Some([(UNSEALED_WITH.to_owned(), "SHA256:a,SHA256:b".to_owned())].into()),
             ..ObjectMeta::default()
         };
         let keys = keys_recorded_on(&meta);
@@ -468,3 +466,6 @@ mod tests {
         assert!(s.data.unwrap()["k"].0.is_empty(), "zeroed, then cleared");
     }
 }
+
+#[cfg(test)]
+mod scenarios;
