@@ -25,6 +25,10 @@ use crate::metrics::Metrics;
 use crate::reconcile::{Context, Options, SecretLookup, error_policy, reconcile};
 use sealed_secrets::annotations::KUBECTL_LAST_APPLIED;
 
+/// Reconciles in flight at once: enough to keep API round trips overlapping while
+/// RSA work is bounded by cores separately.
+const RECONCILE_CONCURRENCY: u16 = 64;
+
 /// What one controller instance (one namespace, or all) needs.
 pub struct Shared {
     /// API client.
@@ -91,6 +95,9 @@ pub async fn run(shared: Arc<Shared>, namespace: Option<String>, shutdown: Cance
         .applied_objects();
 
     let mut controller = Controller::for_stream(sealed_secrets, ss_reader)
+        .with_config(
+            kube::runtime::controller::Config::default().concurrency(RECONCILE_CONCURRENCY),
+        )
         .reconcile_all_on(key_changes(shared.keys.subscribe()))
         .graceful_shutdown_on(shutdown.clone().cancelled_owned());
 
