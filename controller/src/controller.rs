@@ -83,7 +83,9 @@ pub async fn run(shared: Arc<Shared>, namespace: Option<String>, shutdown: Cance
     let sealed_secrets = watcher::watcher(ss_api, config.clone())
         .default_backoff()
         // Field-manager bookkeeping is never read here: do not hold it in memory.
-        .modify(|ss: &mut SealedSecret| ss.managed_fields_mut().clear())
+        // `None`, not an empty list: a status write carrying `managedFields: []` would
+        // reset every other manager's (Flux's) field ownership.
+        .modify(|ss: &mut SealedSecret| ss.metadata.managed_fields = None)
         .reflect(ss_writer)
         .inspect(move |event| {
             if let Ok(Event::Delete(ss)) = event {
