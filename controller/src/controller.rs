@@ -82,10 +82,7 @@ pub async fn run(shared: Arc<Shared>, namespace: Option<String>, shutdown: Cance
     let deletions = Arc::clone(&ctx);
     let sealed_secrets = watcher::watcher(ss_api, config.clone())
         .default_backoff()
-        // Field-manager bookkeeping is never read here: do not hold it in memory.
-        // `None`, not an empty list: a status write carrying `managedFields: []` would
-        // reset every other manager's (Flux's) field ownership.
-        .modify(|ss: &mut SealedSecret| ss.metadata.managed_fields = None)
+        .modify(strip_for_cache)
         .reflect(ss_writer)
         .inspect(move |event| {
             if let Ok(Event::Delete(ss)) = event {
@@ -134,6 +131,13 @@ pub async fn run(shared: Arc<Shared>, namespace: Option<String>, shutdown: Cance
     tracing::info!(namespaces = %scope, "controller stopped");
 }
 
+/// What the cache need not hold. Field-manager bookkeeping is never read here; it is
+/// set to absent, not to an empty list: a status write carrying `managedFields: []`
+/// would reset every other manager's (Flux's) field ownership.
+fn strip_for_cache(ss: &mut SealedSecret) {
+    ss.metadata.managed_fields = None;
+}
+
 /// One item per change of the key set (the first value is the current one, skipped).
 fn key_changes(mut rx: watch::Receiver<u64>) -> impl Stream<Item = ()> + Send + 'static {
     rx.mark_unchanged();
@@ -141,4 +145,29 @@ fn key_changes(mut rx: watch::Receiver<u64>) -> impl Stream<Item = ()> + Send + 
         rx.changed().await.ok()?;
         Some(((), rx))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
+
+    #[test]
+    fn cached_sealed_secrets_carry_no_managed_fields_at_all() {
+        let mut ss = SealedSecret::new("db", Default::default());
+        ss.metadata.managed_fields = Some(vec![ManagedFieldsEntry::default()]);
+        strip_for_cache(&mut ss);
+        let json = serde_json::to_value(&ss).unwrap();
+        assert!(json["metadata"].get("managedFields").is_none(), "{json}");
+    }
+
+    #[tokio::test]
+    async fn key_changes_skip_the_current_value() {
+        let (tx, rx) = watch::channel(0u64);
+        let mut changes = std::pin::pin!(key_changes(rx));
+        tx.send_modify(|v| *v += 1);
+        assert_eq!(changes.next().await, Some(()));
+        drop(tx);
+        assert_eq!(changes.next().await, None);
+    }
 }
