@@ -257,8 +257,7 @@ def test_default_rbac_is_exactly_the_least_privilege_set():
         (("bitnami.com",), ("sealedsecrets",)): ["get", "list", "watch"],
         (("bitnami.com",), ("sealedsecrets/status",)): ["update"],
         (("",), ("secrets",)): ["create", "get", "list", "update", "watch"],
-        (("",), ("events",)): ["create", "patch"],
-        (("events.k8s.io",), ("events",)): ["create", "patch"],
+        (("",), ("events",)): ["create"],
     }
     key_admin = one(docs, "Role", "sealed-secrets-controller-key-admin")
     assert key_admin["metadata"]["namespace"] == "kube-system"
@@ -378,6 +377,17 @@ def test_rbac_off_renders_no_rbac_and_uses_the_given_service_account():
     kinds = {d["kind"] for d in docs}
     assert not kinds & {"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding", "ServiceAccount"}
     assert one(docs, "Deployment")["spec"]["template"]["spec"]["serviceAccountName"] == "preexisting"
+
+
+def test_skip_recreate_drops_the_secret_watch_outside_the_key_namespace():
+    values, release, namespace, *_ = VALUE_SETS["bitnami-migration"]  # skipRecreate: true
+    docs = render_docs(values, release=release, namespace=namespace)
+    assert "--skip-recreate=true" in deployment_args(docs)
+    secrets = rules_of(one(docs, "ClusterRole"))[(("",), ("secrets",))]
+    assert secrets["verbs"] == ["get", "create", "update"]
+    # The key Secrets are still watched, in the controller's namespace only.
+    key_admin = one(docs, "Role", "sealed-secrets-controller-key-admin")
+    assert "watch" in key_admin["rules"][0]["verbs"]
 
 
 def test_log_info_stdout_false_really_reaches_the_controller():
