@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
 import helm_python as helm
 import pytest
@@ -231,6 +233,30 @@ def test_args_are_controller_flags(case):
         m = re.fullmatch(r"--([a-z0-9-]+)=(.*)", arg, re.DOTALL)
         assert m, f"not --flag=value: {arg!r}"
         assert m.group(1) in CONTROLLER_FLAGS, f"unknown controller flag {arg!r}"
+
+
+def controller_bin() -> str:
+    explicit = os.environ.get("CONTROLLER_BIN")
+    if explicit:
+        return explicit
+    built = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug" / "controller"
+    if not built.exists():
+        pytest.skip("controller not built: cargo build -p sealed-secrets-controller (or set CONTROLLER_BIN)")
+    return str(built)
+
+
+def test_controller_accepts_the_rendered_flags(case, tmp_path):
+    """The real controller parses and validates the chart's command line: it gets as far
+    as reading its kubeconfig (which does not exist), so no flag or value was refused."""
+    args = [a for a in deployment_args(case["docs"]) if not a.startswith(("--listen-addr=", "--listen-metrics-addr="))]
+    missing = tmp_path / "no-such-kubeconfig"
+    run = subprocess.run(
+        [controller_bin(), *args, "--listen-addr=127.0.0.1:0", "--listen-metrics-addr=127.0.0.1:0",
+         f"--kubeconfig={missing}"],
+        capture_output=True, text=True, timeout=60, env={"POD_NAMESPACE": case["namespace"], "PATH": os.environ["PATH"]},
+    )
+    assert run.returncode == 1
+    assert f"cannot read kubeconfig {missing}" in run.stderr, run.stderr
 
 
 def test_rendered_output_passes_yamllint(case, tmp_path):
