@@ -112,7 +112,7 @@ fn write_tree(dir: &Path, old: &[PrivateKey], secrets: usize, annotated: bool) {
     }
 }
 
-fn reseal(dir: &Path, keys: &Path, cert: &Path) -> (Duration, String) {
+fn reseal(dir: &Path, keys: &str, cert: &Path) -> (Duration, String) {
     let start = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_kubeseal"))
         .arg("reseal")
@@ -155,12 +155,13 @@ fn main() {
     .unwrap();
     let cert_path = work.path().join("new.crt");
     std::fs::write(&cert_path, cert.to_pem()).unwrap();
-    let mut pem = String::new();
-    for k in &old {
-        pem.push_str(&k.to_pkcs1_pem().unwrap());
+    let mut key_files = Vec::new();
+    for (i, k) in old.iter().enumerate() {
+        let path = work.path().join(format!("old-{i}.key"));
+        std::fs::write(&path, k.to_pkcs1_pem().unwrap().as_bytes()).unwrap();
+        key_files.push(path.display().to_string());
     }
-    let keys_path = work.path().join("old-keys.pem");
-    std::fs::write(&keys_path, pem).unwrap();
+    let keys_arg = key_files.join(",");
     println!("  setup: keys in {:.1}s", t.elapsed().as_secs_f64());
 
     let values = (secrets * VALUES) as f64;
@@ -174,7 +175,7 @@ fn main() {
         write_tree(&tree, &old, secrets, annotated);
         let samples = 400;
         let (dec1, enc1) = raw_rates(&old[0], samples);
-        let (took, summary) = reseal(&tree, &keys_path, &cert_path);
+        let (took, summary) = reseal(&tree, &keys_arg, &cert_path);
         let (dec2, enc2) = raw_rates(&old[0], samples);
         let (dec, enc) = ((dec1 + dec2) / 2.0, (enc1 + enc2) / 2.0);
         let minimum = values / dec + values / enc;
