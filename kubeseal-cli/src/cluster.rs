@@ -440,7 +440,11 @@ impl Controller {
                     std::thread::sleep(wait.min(Duration::from_secs(10)));
                 }
                 _ => {
-                    return Err(self.proxy_error("cannot validate sealed secret", "create", &reply));
+                    return Err(self.proxy_error(
+                        "cannot validate sealed secret",
+                        "create",
+                        &reply,
+                    ));
                 }
             }
         }
