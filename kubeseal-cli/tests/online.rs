@@ -442,3 +442,50 @@ fn reseal_tree_online() {
         .assert()
         .success();
 }
+
+#[test]
+fn cert_from_a_url() {
+    let keys = Keys::new();
+    let cert = keys.cert_pem("new");
+    let api = FakeApiServer::start(move |req: &Seen| match req.path.as_str() {
+        "/certs/cert.pem" => (200, "application/x-pem-file", cert.clone()),
+        _ => (404, "text/plain", b"404 page not found".to_vec()),
+    });
+    let url = format!("{}/certs/cert.pem", api.url);
+    let out = stdout_of(kubeseal().args(["--fetch-cert", "--cert", &url]));
+    assert_eq!(out.as_bytes(), keys.cert_pem("new"));
+    let sealed = stdout_of(kubeseal().args(["--cert", &url]).write_stdin(SECRET));
+    assert!(sealed.contains("\"kind\": \"SealedSecret\""));
+    let missing = format!("{}/nope.pem", api.url);
+    kubeseal()
+        .args(["--cert", &missing])
+        .write_stdin(SECRET)
+        .assert()
+        .code(1)
+        .stderr(format!("error: cannot fetch {missing:?}: 404 Not Found\n"));
+}
+
+#[test]
+fn validate_waits_out_rate_limiting() {
+    let keys = Keys::new();
+    let sealed = seal_with(&keys, "old.crt", SECRET);
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let api = FakeApiServer::start(move |req: &Seen| match req.path.as_str() {
+        SVC => (200, "application/json", service(None)),
+        _ if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 => {
+            (429, "text/plain", b"limit exceeded".to_vec())
+        }
+        _ => (200, "text/plain", Vec::new()),
+    });
+    kubeseal()
+        .args(["--validate", "--server", &api.url])
+        .write_stdin(sealed)
+        .assert()
+        .success();
+    let verifies = api
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/v1/verify"))
+        .count();
+    assert_eq!(verifies, 2, "retried once after 429");
+}
