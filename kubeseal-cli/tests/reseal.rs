@@ -362,3 +362,29 @@ fn re_encrypt_offline() {
         .code(1)
         .stderr(predicate::str::contains("also needs --cert"));
 }
+
+#[cfg(unix)]
+#[test]
+fn named_twice_symlinks_and_modes() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = scratch("tree");
+    let file = dir.path().join("app/secrets.yaml");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let link = dir.path().join("link.yml");
+    std::os::unix::fs::symlink(&file, &link).unwrap();
+    kubeseal()
+        .args(["reseal", "--cert", &key("new.crt"), "--recovery-private-key", &key("old.key")])
+        .arg(&file)
+        .arg(&link)
+        .arg(dir.path().join("app"))
+        .assert()
+        .code(1) // go-sealed.yml needs the older key, not given
+        .stderr(predicate::str::contains(
+            "3 SealedSecrets in 3 files: 1 re-sealed, 1 already current, 1 failed; 1 files rewritten",
+        ));
+    assert!(link.is_symlink(), "the link is kept, its target rewritten");
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+    let ss = sealed_secrets(&std::fs::read_to_string(&file).unwrap());
+    assert!(unseal(&ss[0], &key("new.key")).is_some());
+}

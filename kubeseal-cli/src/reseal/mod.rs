@@ -352,11 +352,18 @@ fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
             .map_err(|e| anyhow::anyhow!("open {}: {}", path.display(), io::os_error_text(&e)))?;
         if meta.is_dir() {
             walk(path, &mut out)?;
+        } else if path.is_symlink() {
+            // Rewrite the file the link points to, not the link.
+            out.push(std::fs::canonicalize(path).map_err(|e| {
+                anyhow::anyhow!("open {}: {}", path.display(), io::os_error_text(&e))
+            })?);
         } else {
             out.push(path.clone());
         }
     }
-    out.dedup();
+    // The same file named twice (or inside a named directory) is done once.
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
     Ok(out)
 }
 
@@ -576,8 +583,16 @@ fn finish(plan: &Plan, outcomes: &[Vec<Option<Outcome>>], check: bool) -> FileRe
         }
     }
     if changed {
+        let mode = std::fs::metadata(&plan.path).map(|m| m.permissions()).ok();
         let private = is_private(&plan.path);
-        if let Err(e) = io::write_atomic(&plan.path, new_pieces.concat().as_bytes(), private) {
+        let written = io::write_atomic(&plan.path, new_pieces.concat().as_bytes(), private)
+            .and_then(|()| match mode {
+                // Keep the file's own mode (write_atomic knows only 0600 and 0644).
+                Some(m) => std::fs::set_permissions(&plan.path, m)
+                    .map_err(|e| anyhow::anyhow!("cannot set permissions of {shown}: {e}")),
+                None => Ok(()),
+            });
+        if let Err(e) = written {
             report.errors.push(format!("{e:#}"));
             report.failed += 1;
             report.resealed = 0;

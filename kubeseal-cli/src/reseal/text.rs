@@ -201,9 +201,15 @@ fn insert_yaml(text: &str, edit: &Edit<'_>) -> Option<String> {
     if indent == 0 {
         return None;
     }
+    // Keep the file's line endings.
+    let eol = if lines[meta].ends_with("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    };
     let entry = |n: usize| {
         format!(
-            "{}{}: {}\n",
+            "{}{}: {}{eol}",
             " ".repeat(n),
             edit.annotation_key,
             edit.annotation_new
@@ -234,7 +240,11 @@ fn insert_yaml(text: &str, edit: &Edit<'_>) -> Option<String> {
     let (at, new_lines) = insert.unwrap_or_else(|| {
         (
             meta + 1,
-            format!("{}annotations:\n{}", " ".repeat(indent), entry(indent * 2)),
+            format!(
+                "{}annotations:{eol}{}",
+                " ".repeat(indent),
+                entry(indent * 2)
+            ),
         )
     });
     let mut out = String::with_capacity(text.len() + new_lines.len());
@@ -391,6 +401,19 @@ mod tests {
                 .replace("OLDCIPHER", "NEWCIPHER")
                 .replace("SHA256:old", "SHA256:new")
         );
+    }
+
+    #[test]
+    fn crlf_files_keep_crlf() {
+        let piece = "kind: SealedSecret\r\nmetadata:\r\n  name: a\r\nspec:\r\n  encryptedData:\r\n    k: OLDCIPHER\r\n";
+        let want = json!({"kind": "SealedSecret", "metadata": {"name": "a", "annotations": {"x.io/fp": "SHA256:new"}}, "spec": {"encryptedData": {"k": "NEWCIPHER"}}});
+        let out = edit_piece(piece, FileFormat::Yaml, &edit(None), &want).unwrap();
+        assert_eq!(
+            out.matches('\n').count(),
+            out.matches("\r\n").count(),
+            "{out:?}"
+        );
+        assert!(out.contains("NEWCIPHER"));
     }
 
     #[test]
