@@ -69,8 +69,8 @@ pub struct ClusterFlags {
     #[arg(long, env = "SEALED_SECRETS_SERVER")]
     pub server: Option<String>,
     /// Bearer token for authentication to the API server.
-    #[arg(long, env = "SEALED_SECRETS_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    #[arg(long, env = "SEALED_SECRETS_TOKEN", hide_env_values = true, value_parser = Token::parse)]
+    pub token: Option<Token>,
     /// Path to a cert file for the certificate authority of the API server.
     #[arg(
         long,
@@ -81,6 +81,22 @@ pub struct ClusterFlags {
     /// Do not check the API server's certificate (insecure).
     #[arg(long, env = "SEALED_SECRETS_INSECURE_SKIP_TLS_VERIFY", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = go_bool!(), action = ArgAction::Set)]
     pub insecure_skip_tls_verify: bool,
+}
+
+/// A bearer token; `Debug` never shows it.
+#[derive(Clone)]
+pub struct Token(pub zeroize::Zeroizing<String>);
+
+impl Token {
+    fn parse(text: &str) -> Result<Token, String> {
+        Ok(Token(zeroize::Zeroizing::new(text.to_owned())))
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
 }
 
 /// `kubeseal reseal`.
@@ -238,6 +254,16 @@ mod tests {
                 "--{long}"
             );
         }
+    }
+
+    #[test]
+    fn token_is_never_in_debug_output() {
+        let cli = Cli::try_parse_from(["kubeseal", "--token", "s3cr3t-t0ken"]).unwrap();
+        assert_eq!(
+            cli.flags.cluster.token.as_ref().map(|t| t.0.as_str()),
+            Some("s3cr3t-t0ken")
+        );
+        assert!(!format!("{cli:?}").contains("s3cr3t"));
     }
 
     #[test]

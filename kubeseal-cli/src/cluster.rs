@@ -171,7 +171,7 @@ async fn load_config(flags: &ClusterFlags) -> Result<Config, ClusterError> {
         config.cluster_url = parse_server(server)?;
     }
     if let Some(token) = &flags.token {
-        config.auth_info.token = Some(token.clone().into());
+        config.auth_info.token = Some(token.0.as_str().to_owned().into());
         config.auth_info.token_file = None;
         config.auth_info.exec = None;
         config.auth_info.auth_provider = None;
