@@ -26,6 +26,13 @@ pub struct Cli {
     pub flags: Flags,
 }
 
+impl Flags {
+    /// The (first) `--cert`.
+    pub fn first_cert(&self) -> Option<&str> {
+        self.cert.first().map(String::as_str)
+    }
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -156,8 +163,9 @@ pub struct KeygenArgs {
 #[derive(Debug, Args)]
 pub struct Flags {
     /// Certificate / public key file or URL to use for encryption. Overrides --controller-*.
-    #[arg(long, env = "SEALED_SECRETS_CERT", value_name = "FILE")]
-    pub cert: Option<String>,
+    /// Repeat it to seal for several clusters at once: one output per certificate.
+    #[arg(long, env = "SEALED_SECRETS_CERT", value_name = "FILE", action = ArgAction::Append)]
+    pub cert: Vec<String>,
     /// Output format for sealed secret: json or yaml.
     #[arg(
         short = 'o',
@@ -279,7 +287,7 @@ mod tests {
             "ns",
         ])
         .unwrap();
-        assert_eq!(cli.flags.cert.as_deref(), Some("c.pem"));
+        assert_eq!(cli.flags.first_cert(), Some("c.pem"));
         assert_eq!(cli.flags.format, "yaml");
         assert!(!cli.flags.validate);
         assert!(cli.flags.raw);

@@ -52,23 +52,14 @@ pub fn run(flags: &Flags) -> Result<()> {
     if flags.re_encrypt {
         return re_encrypt(flags, format, in_place, &output);
     }
+    if flags.cert.len() > 1 {
+        return seal_for_each_cert(flags, format);
+    }
     let cert_text = read_cert(flags)?;
     if flags.fetch_cert {
         return output.write(&cert_text);
     }
-    let cert = Certificate::from_pem(&cert_text)?;
-    let now = OffsetDateTime::now_utc();
-    if cert.is_expired_at(now) {
-        // Upstream refuses; the controller never checks expiry, so sealing still
-        // works. Warn instead, with what to do.
-        let d = cert.not_after().date();
-        eprintln!(
-            "warning: the certificate expired on {} {}, {}; the controller may have a newer key: fetch its current certificate",
-            d.month(),
-            d.day(),
-            d.year()
-        );
-    }
+    let cert = parse_cert(&cert_text)?;
 
     if let Some(target) = &flags.merge_into {
         return merge(flags, &cert, target);
@@ -79,8 +70,80 @@ pub fn run(flags: &Flags) -> Result<()> {
     seal(flags, &cert, format, &output)
 }
 
+/// Parses a certificate; an expired one only gets a warning.
+fn parse_cert(text: &[u8]) -> Result<Certificate> {
+    let cert = Certificate::from_pem(text)?;
+    if cert.is_expired_at(OffsetDateTime::now_utc()) {
+        // Upstream refuses; the controller never checks expiry, so sealing still
+        // works. Warn instead, with what to do.
+        let d = cert.not_after().date();
+        eprintln!(
+            "warning: the certificate expired on {} {}, {}; the controller may have a newer key: fetch its current certificate",
+            d.month(),
+            d.day(),
+            d.year()
+        );
+    }
+    Ok(cert)
+}
+
+/// Several `--cert`: the input sealed once per certificate (one key per cluster).
+/// On stdout the outputs follow each other; with `-w out.yaml` each goes to
+/// `out-<cert file stem>.yaml`.
+fn seal_for_each_cert(flags: &Flags, format: Format) -> Result<()> {
+    if flags.fetch_cert || flags.merge_into.is_some() || flags.raw {
+        bail!(
+            "several --cert work only for plain sealing (one output per certificate); not with --fetch-cert, --merge-into or --raw"
+        );
+    }
+    let input = read_input(flags)?;
+    let options = seal_options(flags)?;
+    let secrets = input_secrets(&input)?;
+    let mut outputs = Vec::new();
+    for source in &flags.cert {
+        let cert = parse_cert(&read_cert_from(Some(source), &flags.cluster)?)
+            .with_context(|| format!("--cert {source}"))?;
+        let mut out = String::new();
+        for secret in secrets.iter().cloned() {
+            let sealed = seal_secret(&mut rng(), cert.public_key(), secret, &options)?;
+            out.push_str(&documents::render(&sealed, format)?);
+        }
+        outputs.push((source, out));
+    }
+    let Some(path) = flags.sealed_secret_file.as_deref() else {
+        let all: String = outputs.into_iter().map(|(_, o)| o).collect();
+        return Output::Stdout.write(all.as_bytes());
+    };
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("sealed");
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| format!(".{e}"))
+        .unwrap_or_default();
+    let mut names = std::collections::BTreeSet::new();
+    for (i, (source, out)) in outputs.into_iter().enumerate() {
+        let cert_stem = Path::new(source.rsplit('/').next().unwrap_or(source))
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("cert")
+            .to_owned();
+        let mut name = format!("{stem}-{cert_stem}{ext}");
+        if !names.insert(name.clone()) {
+            name = format!("{stem}-{cert_stem}-{}{ext}", i + 1);
+            names.insert(name.clone());
+        }
+        let target = path.with_file_name(name);
+        io::write_atomic(&target, out.as_bytes(), false)?;
+        eprintln!("wrote {}", target.display());
+    }
+    Ok(())
+}
+
 fn read_cert(flags: &Flags) -> Result<Vec<u8>> {
-    read_cert_from(flags.cert.as_deref(), &flags.cluster)
+    read_cert_from(flags.first_cert(), &flags.cluster)
 }
 
 /// The certificate from `--cert` (a file, `file://`, or `http(s)://` URL), else from
@@ -337,7 +400,7 @@ fn re_encrypt(flags: &Flags, format: Format, in_place: bool, output: &Output) ->
             out.push_str(&documents::render(&ss, format)?);
         }
     } else {
-        let Some(_) = flags.cert.as_deref() else {
+        let Some(_) = flags.first_cert() else {
             bail!(
                 "offline --re-encrypt with --recovery-private-key also needs --cert (the certificate of the key to re-seal with)"
             );
