@@ -5,7 +5,7 @@ use std::fs::File;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::{TIMEOUT, binary, free_port, http, loopback, metrics, wait_for};
@@ -85,10 +85,13 @@ impl Controller {
 
     /// Panics with the log's tail when the process has exited.
     pub fn assert_running(&self) {
-        let mut child = self.child.lock().expect("child lock");
-        let exited = match child.as_mut() {
-            Some(c) => c.try_wait().ok().flatten(),
-            None => panic!("the controller was already stopped"),
+        // Release the lock before panicking, so the drop can still stop the process.
+        let exited = {
+            let mut child = self.child.lock().unwrap_or_else(PoisonError::into_inner);
+            child.as_mut().map(|c| c.try_wait().ok().flatten())
+        };
+        let Some(exited) = exited else {
+            panic!("the controller was already stopped");
         };
         if let Some(status) = exited {
             panic!(
@@ -165,7 +168,7 @@ impl Controller {
         let mut child = self
             .child
             .get_mut()
-            .expect("child lock")
+            .unwrap_or_else(PoisonError::into_inner)
             .take()
             .expect("a controller not yet stopped has its child");
         let status = terminate(&mut child);

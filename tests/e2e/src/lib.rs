@@ -22,8 +22,8 @@ use std::ffi::OsStr;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -665,6 +665,16 @@ impl Drop for TestEnv {
                 self.namespace,
                 self.dir().display()
             );
+            let logs = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
+            for log in logs.iter() {
+                let text = std::fs::read_to_string(log).unwrap_or_default();
+                let lines: Vec<&str> = text.lines().collect();
+                eprintln!(
+                    "--- last lines of {}:\n{}",
+                    log.display(),
+                    lines[lines.len().saturating_sub(40)..].join("\n")
+                );
+            }
         }
     }
 }
