@@ -1,1 +1,217 @@
-//! The sealed-secrets controller (under construction).
+//! The sealed-secrets controller: holds the RSA keys as Secrets in its namespace
+//! ([`keys`]), turns every SealedSecret into the Secret it describes ([`reconcile`],
+//! wired in [`controller`]), and serves the certificate, verify and rotate endpoints
+//! and metrics ([`http`], [`metrics`]). Compatible with Bitnami's controller: same
+//! key Secrets, flags, HTTP API, events and metric names.
+//!
+//! [`run`] takes a client and a shutdown signal and returns; the binary's `main`
+//! does the process things (flags, logging, signals, exit codes).
+#![deny(missing_docs)]
+
+pub mod client;
+pub mod config;
+pub mod controller;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod keys;
+pub mod metrics;
+pub mod ratelimit;
+pub mod reconcile;
+pub mod telemetry;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::{Api, Client};
+use sealed_secrets::unseal::UnsealOptions;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, Namespaces};
+use crate::controller::Shared;
+use crate::events::Recorder;
+use crate::http::{ApiState, api_router, metrics_router};
+use crate::keys::KeyRegistry;
+use crate::keys::manager::KeyManager;
+use crate::metrics::Metrics;
+use crate::ratelimit::RateLimiter;
+
+/// The version reported by `--version`, `build_info` and logs.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Why the controller stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// A listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// An HTTP server failed.
+    #[error("HTTP server on {addr} failed: {source}")]
+    Serve {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Signals from the process.
+#[derive(Clone, Default)]
+pub struct Signals {
+    /// Stop gracefully (SIGTERM, SIGINT).
+    pub shutdown: CancellationToken,
+    /// Make a new key now (SIGUSR1).
+    pub new_key: Arc<Notify>,
+}
+
+/// Runs the controller until `signals.shutdown`.
+pub async fn run(config: Config, client: Client, signals: Signals) -> Result<(), RunError> {
+    let shutdown = signals.shutdown.clone();
+    let registry = Arc::new(KeyRegistry::new(config.keys.order));
+    let metrics = Arc::new(Metrics::new(VERSION));
+    let manager = KeyManager::new(
+        client.clone(),
+        config.namespace.clone(),
+        config.keys.clone(),
+        Arc::clone(&registry),
+    );
+
+    // Keys first: nothing can be unsealed or served without them.
+    let (ready_tx, mut ready_rx) = watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(manager.clone().watch(ready_tx, shutdown.clone()));
+    tracing::info!(namespace = %config.namespace, "reading keys");
+    tokio::select! {
+        _ = ready_rx.wait_for(|ready| *ready) => {}
+        () = shutdown.cancelled() => return Ok(()),
+    }
+    tasks.spawn(manager.renew(Arc::clone(&signals.new_key), shutdown.clone()));
+    let mut key_changes = registry.subscribe();
+    loop {
+        let set = registry.snapshot();
+        metrics.register_keys(&set.fingerprints());
+        if !set.is_empty() {
+            break;
+        }
+        tokio::select! {
+            changed = key_changes.changed() => if changed.is_err() { return Ok(()) },
+            () = shutdown.cancelled() => return Ok(()),
+        }
+    }
+    {
+        let (metrics, registry, shutdown) = (
+            Arc::clone(&metrics),
+            Arc::clone(&registry),
+            shutdown.clone(),
+        );
+        tasks.spawn(async move {
+            loop {
+                tokio::select! {
+                    changed = key_changes.changed() => if changed.is_err() { return },
+                    () = shutdown.cancelled() => return,
+                }
+                metrics.register_keys(&registry.snapshot().fingerprints());
+            }
+        });
+    }
+
+    // HTTP API and metrics.
+    let api_state = Arc::new(ApiState {
+        keys: Arc::clone(&registry),
+        metrics: Arc::clone(&metrics),
+        limiter: RateLimiter::new(config.http.rate_limit, config.http.rate_limit_burst),
+        options: UnsealOptions {
+            accept_deprecated_v1_data: config.accept_deprecated_v1_data,
+        },
+        timeout: http::request_timeout(config.http.read_timeout, config.http.write_timeout),
+    });
+    let servers = [
+        (config.http.listen, api_router(api_state)),
+        (config.http.metrics, metrics_router(Arc::clone(&metrics))),
+    ];
+    let mut http_tasks = tokio::task::JoinSet::new();
+    for (addr, router) in servers {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| RunError::Listen { addr, source })?;
+        tracing::info!(%addr, "HTTP server listening");
+        let stop = shutdown.clone();
+        http_tasks.spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+                .map_err(|source| RunError::Serve { addr, source })
+        });
+    }
+
+    // The reconcilers.
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "sealed-secrets-controller".into());
+    let shared = Arc::new(Shared {
+        client: client.clone(),
+        keys: Arc::clone(&registry),
+        metrics: Arc::clone(&metrics),
+        recorder: Recorder::new(client.clone(), host),
+        options: reconcile::Options {
+            update_status: config.update_status,
+            accept_deprecated_v1_data: config.accept_deprecated_v1_data,
+            max_unseal_retries: config.max_unseal_retries,
+            old_gc_behavior: config.old_gc_behavior,
+        },
+        label_selector: config.label_selector.clone(),
+        watch_secrets: config.watch_secrets,
+    });
+    match &config.namespaces {
+        Namespaces::All => {
+            tasks.spawn(controller::run(Arc::clone(&shared), None, shutdown.clone()));
+        }
+        Namespaces::Only(list) => {
+            for ns in list {
+                if namespace_exists(&client, ns).await {
+                    tasks.spawn(controller::run(
+                        Arc::clone(&shared),
+                        Some(ns.clone()),
+                        shutdown.clone(),
+                    ));
+                }
+            }
+        }
+    }
+
+    // Until shutdown, or until an HTTP server fails.
+    let result = tokio::select! {
+        () = shutdown.cancelled() => Ok(()),
+        Some(Ok(Err(e))) = http_tasks.join_next() => Err(e),
+    };
+    shutdown.cancel();
+    while http_tasks.join_next().await.is_some() {}
+    while tasks.join_next().await.is_some() {}
+    tracing::info!("stopped");
+    result
+}
+
+/// Upstream checks each additional namespace and skips missing ones. A namespace we
+/// may not read (namespaced installs have no such permission) is watched anyway.
+async fn namespace_exists(client: &Client, name: &str) -> bool {
+    let api: Api<Namespace> = Api::all(client.clone());
+    match api.get_opt(name).await {
+        Ok(Some(_)) => true,
+        Ok(None) => {
+            tracing::warn!(namespace = %name, "namespace doesn't exist; not watching it");
+            false
+        }
+        Err(kube::Error::Api(s)) if s.code == 403 => true,
+        Err(e) => {
+            tracing::warn!(namespace = %name, error = %e, "cannot check namespace; watching it anyway");
+            true
+        }
+    }
+}

@@ -5,6 +5,7 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 use sealed_secrets::documents::{self, Format};
 use sealed_secrets::explain::explain;
+use sealed_secrets::go_duration;
 use sealed_secrets::seal::{SealOptions, merge_into, seal_raw, seal_secret};
 use sealed_secrets::secret::InputSecret;
 use sealed_secrets::unseal::{UnsealOptions, unseal};
@@ -274,12 +275,16 @@ fn validate(flags: &Flags) -> Result<()> {
 
 /// `kubeseal keygen`.
 pub fn keygen(args: &KeygenArgs) -> Result<()> {
-    let ttl = parse_go_duration(&args.key_ttl).ok_or_else(|| {
-        anyhow!(
-            "invalid --key-ttl {:?}: use a Go duration such as 87600h",
-            args.key_ttl
-        )
-    })?;
+    let ttl = go_duration::parse(&args.key_ttl)
+        .ok()
+        .and_then(|d| time::Duration::try_from(d).ok())
+        .filter(|d| d.is_positive())
+        .ok_or_else(|| {
+            anyhow!(
+                "invalid --key-ttl {:?}: use a positive Go duration such as 87600h",
+                args.key_ttl
+            )
+        })?;
     let key = PrivateKey::generate(args.key_size)?;
     let params = CertificateParams {
         not_before: OffsetDateTime::now_utc(),
@@ -298,47 +303,9 @@ pub fn keygen(args: &KeygenArgs) -> Result<()> {
     Ok(())
 }
 
-/// Go's `time.ParseDuration` for the units a key TTL uses: h, m, s (combinable).
-fn parse_go_duration(text: &str) -> Option<time::Duration> {
-    let mut total = time::Duration::ZERO;
-    let mut number = String::new();
-    let mut any = false;
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let n: i64 = number.parse().ok()?;
-        number.clear();
-        total += match c {
-            'h' => time::Duration::hours(n),
-            'm' => time::Duration::minutes(n),
-            's' => time::Duration::seconds(n),
-            _ => return None,
-        };
-        any = true;
-    }
-    (number.is_empty() && any && total.is_positive()).then_some(total)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn go_durations() {
-        assert_eq!(
-            parse_go_duration("87600h"),
-            Some(time::Duration::hours(87_600))
-        );
-        assert_eq!(
-            parse_go_duration("1h30m"),
-            Some(time::Duration::minutes(90))
-        );
-        assert_eq!(parse_go_duration("10"), None);
-        assert_eq!(parse_go_duration("0h"), None);
-        assert_eq!(parse_go_duration("5d"), None);
-    }
 
     #[test]
     fn namespace_prefixes_are_stripped() {

@@ -223,10 +223,10 @@ impl KeyRing {
     }
 
     /// The keys in trial order: hinted ones first (in hint order), then the rest.
-    pub fn trial_order<'a>(
+    pub fn trial_order<'a, 'h>(
         &'a self,
-        hints: &'a [Fingerprint],
-    ) -> impl Iterator<Item = &'a PrivateKey> + 'a {
+        hints: &'h [Fingerprint],
+    ) -> impl Iterator<Item = &'a PrivateKey> + use<'a, 'h> {
         let hinted = hints.iter().filter_map(|fp| self.get(fp));
         let rest = self
             .keys
@@ -242,8 +242,38 @@ impl KeyRing {
         label: &[u8],
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, UnsealError> {
-        unseal(self.trial_order(hints), label, sealed)
+        self.attempt(hints, label, sealed)
+            .result
+            .map(|(plaintext, _)| plaintext)
     }
+
+    /// Like [`KeyRing::unseal`], also telling which key opened the value and how many
+    /// RSA private-key operations the trial spent (the cost a controller wants to see).
+    pub fn attempt(&self, hints: &[Fingerprint], label: &[u8], sealed: &[u8]) -> Attempt<'_> {
+        let mut rsa_operations = 0;
+        let result = split(sealed).and_then(|(rsa_block, gcm_part)| {
+            for key in self.trial_order(hints) {
+                rsa_operations += 1;
+                if let Some(plaintext) = unseal_with(key, label, rsa_block, gcm_part) {
+                    return Ok((plaintext, key));
+                }
+            }
+            Err(UnsealError)
+        });
+        Attempt {
+            result,
+            rsa_operations,
+        }
+    }
+}
+
+/// The outcome of [`KeyRing::attempt`].
+#[derive(Debug)]
+pub struct Attempt<'k> {
+    /// The plaintext and the key that opened it, or the one unseal error.
+    pub result: Result<(Zeroizing<Vec<u8>>, &'k PrivateKey), UnsealError>,
+    /// RSA-OAEP decryptions performed (0 when the blob is structurally too short).
+    pub rsa_operations: u64,
 }
 
 #[cfg(test)]
@@ -255,6 +285,31 @@ mod tests {
 
     fn rng() -> ChaCha20Rng {
         ChaCha20Rng::seed_from_u64(42)
+    }
+
+    #[test]
+    fn attempt_reports_the_key_and_the_rsa_cost() {
+        let (a, b) = (test_keys::key_a(), test_keys::key_b());
+        let mut ring = KeyRing::new();
+        ring.insert(a);
+        ring.insert(b);
+        let b_key = ring.iter().nth(1).unwrap();
+        let sealed = seal(&mut rng(), b_key.public_key(), b"l", b"v").unwrap();
+
+        let unhinted = ring.attempt(&[], b"l", &sealed);
+        assert_eq!(unhinted.rsa_operations, 2, "a tried first, then b");
+        let (plain, key) = unhinted.result.unwrap();
+        assert_eq!(
+            (&plain[..], key.fingerprint()),
+            (&b"v"[..], b_key.fingerprint())
+        );
+
+        let hinted = ring.attempt(std::slice::from_ref(b_key.fingerprint()), b"l", &sealed);
+        assert_eq!(hinted.rsa_operations, 1, "the hinted key opens it first");
+
+        let failed = ring.attempt(&[], b"other", &sealed);
+        assert_eq!((failed.rsa_operations, failed.result.is_err()), (2, true));
+        assert_eq!(ring.attempt(&[], b"l", &[0]).rsa_operations, 0, "too short");
     }
 
     #[test]

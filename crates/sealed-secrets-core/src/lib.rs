@@ -25,7 +25,7 @@ pub mod keys;
 pub mod scope;
 
 pub use cert::{Certificate, CertificateError, CertificateParams};
-pub use hybrid::{KeyRing, SealError, UnsealError};
+pub use hybrid::{Attempt, KeyRing, SealError, UnsealError};
 pub use keys::{Fingerprint, KeyError, PrivateKey, PublicKey};
 pub use scope::{ParseScopeError, Scope};
 

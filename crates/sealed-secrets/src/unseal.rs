@@ -2,12 +2,13 @@
 //! the SealedSecret's own name and namespace, decrypted values, rendered
 //! `template.data`, and an owner reference unless the template opts out.
 
+use std::collections::BTreeSet;
 use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
-use sealed_secrets_core::{KeyRing, Scope};
+use sealed_secrets_core::{Attempt, Fingerprint, KeyRing, Scope};
 use serde::Serialize;
 use serde::ser::SerializeMap;
 use zeroize::Zeroizing;
@@ -167,17 +168,45 @@ pub fn scope_of(ss: &SealedSecret) -> Scope {
     annotations::scope_of(ss.metadata.annotations.as_ref())
 }
 
+/// What an unseal spent, success or not: what a controller counts and reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnsealCost {
+    /// RSA-OAEP private-key operations performed.
+    pub rsa_operations: u64,
+    /// Fingerprints of the keys that opened at least one value.
+    pub keys_used: BTreeSet<Fingerprint>,
+}
+
+impl UnsealCost {
+    fn add(&mut self, attempt: &Attempt<'_>) {
+        self.rsa_operations += attempt.rsa_operations;
+        if let Ok((_, key)) = &attempt.result {
+            self.keys_used.insert(key.fingerprint().clone());
+        }
+    }
+}
+
 /// Unseals `ss` with `keys`, hinted keys first.
 pub fn unseal(
     ss: &SealedSecret,
     keys: &KeyRing,
     options: UnsealOptions,
 ) -> Result<UnsealedSecret, UnsealSecretError> {
+    unseal_measured(ss, keys, options, &mut UnsealCost::default())
+}
+
+/// [`unseal`], adding what it spent to `cost` whether it succeeds or not.
+pub fn unseal_measured(
+    ss: &SealedSecret,
+    keys: &KeyRing,
+    options: UnsealOptions,
+    cost: &mut UnsealCost,
+) -> Result<UnsealedSecret, UnsealSecretError> {
     let label = label_of(ss);
     let hints = annotations::fingerprints(ss.metadata.annotations.as_ref());
 
     let mut secret = match &ss.spec.data {
-        Some(blob) => unseal_v1(ss, keys, options, &label, &hints, blob)?,
+        Some(blob) => unseal_v1(ss, keys, options, &label, &hints, blob, cost)?,
         None => UnsealedSecret {
             metadata: ss.spec.template.metadata.clone(),
             type_: ss.spec.template.type_.clone(),
@@ -192,8 +221,10 @@ pub fn unseal(
             failures.push((key.clone(), ItemFailure::InvalidBase64));
             continue;
         };
-        match keys.unseal(&hints, &label, &sealed) {
-            Ok(plain) => {
+        let attempt = keys.attempt(&hints, &label, &sealed);
+        cost.add(&attempt);
+        match attempt.result {
+            Ok((plain, _)) => {
                 secret.data.0.insert(key.clone(), plain);
             }
             Err(_) => failures.push((key.clone(), ItemFailure::NoKey)),
@@ -233,8 +264,9 @@ fn unseal_v1(
     keys: &KeyRing,
     options: UnsealOptions,
     label: &[u8],
-    hints: &[sealed_secrets_core::Fingerprint],
+    hints: &[Fingerprint],
     blob: &str,
+    cost: &mut UnsealCost,
 ) -> Result<UnsealedSecret, UnsealSecretError> {
     if !options.accept_deprecated_v1_data {
         return Err(UnsealSecretError::DeprecatedDataRefused);
@@ -245,8 +277,10 @@ fn unseal_v1(
     let sealed = decode_base64(blob).ok_or_else(|| {
         UnsealSecretError::items(vec![("data".into(), ItemFailure::InvalidBase64)])
     })?;
-    let json = keys
-        .unseal(hints, label, &sealed)
+    let attempt = keys.attempt(hints, label, &sealed);
+    cost.add(&attempt);
+    let (json, _) = attempt
+        .result
         .map_err(|_| UnsealSecretError::items(vec![("data".into(), ItemFailure::NoKey)]))?;
     let doc: serde_json::Value = serde_json::from_slice(&json)
         .map_err(|e| UnsealSecretError::DeprecatedDataInvalid(e.to_string()))?;

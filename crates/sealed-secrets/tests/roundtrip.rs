@@ -198,3 +198,67 @@ fn golden_vector_from_the_python_reference() {
     let s = unseal(&ss, &ring(), UnsealOptions::default()).unwrap();
     assert_eq!(&s.data.0["v"][..], b"golden-value");
 }
+
+fn key_b() -> PrivateKey {
+    PrivateKey::from_pem(include_bytes!(
+        "../../sealed-secrets-core/testdata/key-b.pem"
+    ))
+    .unwrap()
+}
+
+#[test]
+fn re_encrypt_moves_values_to_the_new_key_and_keeps_everything_else() {
+    use sealed_secrets::rotate::re_encrypt;
+    use sealed_secrets::unseal::UnsealCost;
+
+    let mut ss = sealed(json!({"metadata": {"name": "db", "namespace": "app",
+        "annotations": {"sealedsecrets.bitnami.com/namespace-wide": "true"}},
+        "stringData": {"user": "admin", "pass": "p@ss"}}));
+    ss.spec.template.data = Some([("dsn".to_owned(), "{{ .user }}:{{ .pass }}".to_owned())].into());
+    let new_key = key_b();
+    let mut cost = UnsealCost::default();
+    let rotated = re_encrypt(&mut rng(), &ss, &ring(), new_key.public_key(), &mut cost).unwrap();
+
+    assert_eq!(cost.rsa_operations, 2);
+    assert_eq!(cost.keys_used.len(), 1);
+    assert_eq!(rotated.spec.template, ss.spec.template, "template kept");
+    assert_ne!(rotated.spec.encrypted_data, ss.spec.encrypted_data);
+    assert_eq!(
+        annotations::fingerprints(rotated.metadata.annotations.as_ref()),
+        vec![new_key.fingerprint().clone()]
+    );
+    assert_eq!(
+        rotated.metadata.annotations.as_ref().unwrap()["sealedsecrets.bitnami.com/namespace-wide"],
+        "true",
+        "scope kept"
+    );
+    let mut only_new = KeyRing::new();
+    only_new.insert(key_b());
+    let s = unseal(&rotated, &only_new, UnsealOptions::default()).unwrap();
+    assert_eq!(&s.data.0["dsn"][..], b"admin:p@ss");
+    assert!(
+        unseal(&rotated, &ring(), UnsealOptions::default()).is_err(),
+        "old key no longer opens it"
+    );
+}
+
+#[test]
+fn re_encrypt_fails_as_unseal_does_and_names_the_keys() {
+    use sealed_secrets::rotate::{ReEncryptError, re_encrypt};
+    use sealed_secrets::unseal::UnsealCost;
+
+    let ss = sealed(json!({"metadata": {"name": "db", "namespace": "app"},
+        "stringData": {"a": "1", "b": "2"}}));
+    let mut wrong = KeyRing::new();
+    wrong.insert(key_b());
+    let err = re_encrypt(
+        &mut rng(),
+        &ss,
+        &wrong,
+        key().public_key(),
+        &mut UnsealCost::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ReEncryptError::Unseal(_)));
+    assert_eq!(err.to_string(), "no key could decrypt secret (a, b)");
+}

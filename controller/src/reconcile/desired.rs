@@ -1,0 +1,345 @@
+//! Pure decisions of a reconcile, no I/O: whether the Secret already matches its
+//! SealedSecret (so no RSA work is needed), whether we may touch an existing Secret,
+//! and what to write (upstream §4.4: create, replace when controlled or `managed`,
+//! merge when `patch`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use sealed_secrets::SealedSecret;
+use sealed_secrets::annotations::{self, MANAGED, PATCH, SKIP_SET_OWNER_REFERENCES};
+use sealed_secrets::unseal::{UnsealedSecret, owner_reference, scope_of};
+use sealed_secrets_core::Fingerprint;
+
+/// Annotation on a produced Secret: hash of the SealedSecret inputs it was made from
+/// (ciphertext, template, scope, identity; never plaintext).
+pub const SOURCE_HASH: &str = "sealed-secrets-rs.io/source-hash";
+/// Annotation on a produced Secret: fingerprints of the keys that decrypted it.
+pub const UNSEALED_WITH: &str = "sealed-secrets-rs.io/unsealed-with";
+/// Our field manager on every write, so our ownership shows in `managedFields`.
+pub const FIELD_MANAGER: &str = "sealed-secrets-controller";
+
+/// Version tag of the hash input layout; bump it when the layout changes.
+const HASH_LAYOUT: &str = "sealed-secrets-rs/source-hash/v1";
+
+/// The hash recorded in [`SOURCE_HASH`]: it changes whenever anything that shapes
+/// the Secret changes (spec, scope annotations, name, namespace, uid).
+pub fn source_hash(ss: &SealedSecret) -> String {
+    let mut input = Vec::new();
+    for part in [
+        HASH_LAYOUT,
+        ss.metadata.namespace.as_deref().unwrap_or_default(),
+        ss.metadata.name.as_deref().unwrap_or_default(),
+        ss.metadata.uid.as_deref().unwrap_or_default(),
+        scope_of(ss).as_str(),
+    ] {
+        input.extend_from_slice(part.as_bytes());
+        input.push(0);
+    }
+    // Serialising our own struct cannot fail: every field is a string, map or bool.
+    input.extend(serde_json::to_vec(&ss.spec).unwrap_or_default());
+    let digest = sealed_secrets_core::sha256(&input);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// May we write to an existing Secret, and how (upstream's ownership gate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ownership {
+    /// Controlled by this SealedSecret (owner reference with its uid).
+    Controlled,
+    /// Not ours, but `managed: "true"`: take it over and replace it.
+    Managed,
+    /// `patch: "true"`: merge our keys in; take ownership only if also `managed`.
+    Patch {
+        /// `managed: "true"` as well.
+        managed: bool,
+    },
+    /// Someone else's Secret: leave it alone.
+    Unmanaged,
+}
+
+impl Ownership {
+    /// Whether we may write.
+    pub fn allows_write(self) -> bool {
+        self != Ownership::Unmanaged
+    }
+}
+
+/// The ownership of an existing Secret with respect to `ss`.
+pub fn ownership(ss: &SealedSecret, secret: &ObjectMeta) -> Ownership {
+    let annotations = secret.annotations.as_ref();
+    let managed = annotations::is_true(annotations, MANAGED);
+    if annotations::is_true(annotations, PATCH) {
+        return Ownership::Patch { managed };
+    }
+    if is_controlled_by(secret, ss) {
+        Ownership::Controlled
+    } else if managed {
+        Ownership::Managed
+    } else {
+        Ownership::Unmanaged
+    }
+}
+
+fn is_controlled_by(secret: &ObjectMeta, ss: &SealedSecret) -> bool {
+    let Some(uid) = ss.metadata.uid.as_deref() else {
+        return false;
+    };
+    secret
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|r| r.controller == Some(true) && r.uid == uid && r.kind == "SealedSecret")
+}
+
+/// The message of upstream's ownership gate.
+pub fn unmanaged_message(name: &str) -> String {
+    format!("Resource \"{name}\" already exists and is not managed by SealedSecret")
+}
+
+fn skips_owner_reference(ss: &SealedSecret) -> bool {
+    annotations::is_true(
+        ss.spec.template.metadata.annotations.as_ref(),
+        SKIP_SET_OWNER_REFERENCES,
+    )
+}
+
+/// The data keys the Secret must end up with, known without decrypting; `None` for
+/// the deprecated whole-Secret `spec.data`, whose keys are inside the ciphertext.
+pub fn expected_keys(ss: &SealedSecret) -> Option<BTreeSet<&str>> {
+    if ss.spec.data.is_some() {
+        return None;
+    }
+    let mut keys: BTreeSet<&str> = ss.spec.encrypted_data.keys().map(String::as_str).collect();
+    keys.extend(
+        ss.spec
+            .template
+            .data
+            .iter()
+            .flatten()
+            .map(|(k, _)| k.as_str()),
+    );
+    Some(keys)
+}
+
+/// Whether the existing Secret (its metadata alone) is already what `ss` makes, so the
+/// reconcile can skip decryption.
+///
+/// It is when: it records the current [`source_hash`]; we may own it; every expected
+/// key is present; and no other writer changed our fields after we last wrote. The last
+/// two come from `managedFields`, which the API server keeps for every write, so a hand
+/// edit or a deleted key is noticed without reading (or storing a digest of) the data.
+///
+/// `verified` says this very version of the Secret (its resourceVersion) was written or
+/// checked by this process, which settles the managedFields question.
+pub fn is_up_to_date(ss: &SealedSecret, hash: &str, secret: &ObjectMeta, verified: bool) -> bool {
+    let recorded = secret.annotations.as_ref().and_then(|a| a.get(SOURCE_HASH));
+    if recorded.map(String::as_str) != Some(hash) {
+        return false;
+    }
+    let ownership = ownership(ss, secret);
+    if !ownership.allows_write()
+        || refs_or_empty(&owner_refs_after_write(ss, ownership, secret))
+            != refs_or_empty(&secret.owner_references)
+    {
+        return false;
+    }
+    if verified {
+        return true;
+    }
+    let Some(expected) = expected_keys(ss) else {
+        return false;
+    };
+    let fields = ManagedFields::of(secret);
+    let Some(ours) = fields.ours_last_write else {
+        return false;
+    };
+    if !expected
+        .iter()
+        .all(|k| fields.present_data_keys.contains(*k))
+    {
+        return false;
+    }
+    let patch = matches!(ownership, Ownership::Patch { .. });
+    !fields.foreign.iter().any(|w| {
+        w.time.is_none_or(|t| t > ours)
+            && (w.owns_type
+                || w.data_keys
+                    .iter()
+                    .any(|k| !patch || expected.contains(k.as_str())))
+    })
+}
+
+/// What `managedFields` says about a Secret's data and type.
+#[derive(Debug, Default)]
+struct ManagedFields {
+    present_data_keys: BTreeSet<String>,
+    ours_last_write: Option<i64>,
+    foreign: Vec<ForeignWrite>,
+}
+
+#[derive(Debug)]
+struct ForeignWrite {
+    time: Option<i64>,
+    owns_type: bool,
+    data_keys: Vec<String>,
+}
+
+impl ManagedFields {
+    fn of(meta: &ObjectMeta) -> Self {
+        let mut out = ManagedFields::default();
+        for entry in meta.managed_fields.iter().flatten() {
+            if entry.subresource.as_deref().is_some_and(|s| !s.is_empty()) {
+                continue;
+            }
+            let fields = entry.fields_v1.as_ref().map(|f| &f.0);
+            let data_keys: Vec<String> = fields
+                .and_then(|f| f.get("f:data"))
+                .and_then(|d| d.as_object())
+                .map(|d| {
+                    d.keys()
+                        .filter_map(|k| k.strip_prefix("f:").map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.present_data_keys.extend(data_keys.iter().cloned());
+            let time = entry.time.as_ref().map(|t| t.0.as_second());
+            if entry.manager.as_deref() == Some(FIELD_MANAGER) {
+                out.ours_last_write = out.ours_last_write.max(time).or(time);
+            } else {
+                out.foreign.push(ForeignWrite {
+                    time,
+                    owns_type: fields.and_then(|f| f.get("f:type")).is_some(),
+                    data_keys,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// What to send to the API server.
+#[derive(Debug)]
+pub enum Write {
+    /// No Secret yet: create this one.
+    Create(Box<Secret>),
+    /// Replace the existing Secret with this one (it carries its resourceVersion).
+    Replace(Box<Secret>),
+    /// The existing Secret already holds exactly this.
+    Nothing,
+}
+
+/// The write that makes the Secret match `unsealed`, given what exists (upstream
+/// §4.4). `None` when the existing Secret is not ours to touch.
+pub fn plan_write(
+    ss: &SealedSecret,
+    existing: Option<&Secret>,
+    unsealed: &UnsealedSecret,
+    hash: &str,
+    keys_used: &BTreeSet<Fingerprint>,
+) -> Option<Write> {
+    let mut ours = BTreeMap::from([(SOURCE_HASH.to_owned(), hash.to_owned())]);
+    if !keys_used.is_empty() {
+        let list: Vec<&str> = keys_used.iter().map(Fingerprint::as_str).collect();
+        ours.insert(UNSEALED_WITH.to_owned(), list.join(","));
+    }
+    let data: BTreeMap<String, ByteString> = unsealed
+        .data
+        .0
+        .iter()
+        .map(|(k, v)| (k.clone(), ByteString(v.to_vec())))
+        .collect();
+
+    let Some(existing) = existing else {
+        let mut metadata = unsealed.metadata.clone();
+        metadata
+            .annotations
+            .get_or_insert_with(BTreeMap::new)
+            .extend(ours);
+        metadata.resource_version = None;
+        metadata.uid = None;
+        return Some(Write::Create(Box::new(Secret {
+            metadata,
+            type_: unsealed.type_.clone(),
+            immutable: unsealed.immutable,
+            data: Some(data),
+            ..Secret::default()
+        })));
+    };
+
+    let mut desired = existing.clone();
+    let template = &unsealed.metadata;
+    let ownership = ownership(ss, &existing.metadata);
+    desired.metadata.owner_references = owner_refs_after_write(ss, ownership, &existing.metadata);
+    match ownership {
+        Ownership::Unmanaged => return None,
+        Ownership::Controlled | Ownership::Managed => {
+            desired.data = Some(data);
+            desired.metadata.labels = template.labels.clone();
+            let mut annotations = template.annotations.clone().unwrap_or_default();
+            annotations.extend(ours);
+            desired.metadata.annotations = Some(annotations);
+        }
+        Ownership::Patch { .. } => {
+            desired.data.get_or_insert_with(BTreeMap::new).extend(data);
+            merge(&mut desired.metadata.labels, template.labels.as_ref());
+            merge(
+                &mut desired.metadata.annotations,
+                template.annotations.as_ref(),
+            );
+            merge(&mut desired.metadata.annotations, Some(&ours));
+        }
+    }
+    desired.type_ = unsealed.type_.clone().or(desired.type_);
+    // `immutable` is set only at creation, as upstream does.
+    Some(if same_content(existing, &desired) {
+        Write::Nothing
+    } else {
+        Write::Replace(Box::new(desired))
+    })
+}
+
+fn merge(into: &mut Option<BTreeMap<String, String>>, from: Option<&BTreeMap<String, String>>) {
+    if let Some(from) = from.filter(|f| !f.is_empty()) {
+        into.get_or_insert_with(BTreeMap::new)
+            .extend(from.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+}
+
+/// Upstream's semantic comparison: empty and absent maps are equal.
+fn same_content(a: &Secret, b: &Secret) -> bool {
+    fn map<V: Clone>(m: &Option<BTreeMap<String, V>>) -> BTreeMap<String, V> {
+        m.clone().unwrap_or_default()
+    }
+    map(&a.data) == map(&b.data)
+        && map(&a.metadata.labels) == map(&b.metadata.labels)
+        && map(&a.metadata.annotations) == map(&b.metadata.annotations)
+        && refs_or_empty(&a.metadata.owner_references)
+            == refs_or_empty(&b.metadata.owner_references)
+        && a.type_ == b.type_
+}
+
+fn refs_or_empty(refs: &Option<Vec<OwnerReference>>) -> &[OwnerReference] {
+    refs.as_deref().unwrap_or_default()
+}
+
+/// The owner references a write leaves: ours (or none, with
+/// `skip-set-owner-references`) when we take ownership (controlled, `managed`,
+/// `patch`+`managed`); unchanged under `patch` alone.
+fn owner_refs_after_write(
+    ss: &SealedSecret,
+    ownership: Ownership,
+    existing: &ObjectMeta,
+) -> Option<Vec<OwnerReference>> {
+    match ownership {
+        Ownership::Patch { managed: false } | Ownership::Unmanaged => {
+            existing.owner_references.clone()
+        }
+        _ => (!skips_owner_reference(ss)).then(|| vec![owner_reference(ss)]),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,470 @@
+//! SealedSecret → Secret. The reconcile reads like upstream's `Controller.unseal`:
+//! check whether the Secret already matches (then no RSA work at all), check we may
+//! touch it, unseal with every key, write, report status and events. Each decision
+//! is a pure function in [`desired`] or [`status`].
+
+pub mod desired;
+pub mod status;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{DeleteParams, PostParams};
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Api, Client, ResourceExt};
+use sealed_secrets::SealedSecret;
+use sealed_secrets::unseal::{UnsealCost, UnsealOptions, unseal_measured};
+use sealed_secrets_core::Fingerprint;
+use zeroize::Zeroize;
+
+use crate::error::{Error, Retry, is_immutable_error};
+use crate::events::{self, EventType, Recorder};
+use crate::keys::KeyRegistry;
+use crate::metrics::Metrics;
+use desired::{
+    FIELD_MANAGER, Ownership, UNSEALED_WITH, Write, is_up_to_date, ownership, plan_write,
+    source_hash, unmanaged_message,
+};
+use status::{Outcome, next_status};
+
+/// The label whose value `condition_info` reports.
+pub const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
+
+/// Reconcile settings from the flags.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// `--update-status`.
+    pub update_status: bool,
+    /// `--accept-deprecated-v1-data`.
+    pub accept_deprecated_v1_data: bool,
+    /// `--max-unseal-retries`.
+    pub max_unseal_retries: u32,
+    /// `--old-gc-behavior`.
+    pub old_gc_behavior: bool,
+}
+
+/// Where the reconcile looks up existing Secrets' metadata.
+#[derive(Clone)]
+pub enum SecretLookup {
+    /// A metadata-only reflector of the watched Secrets (the default).
+    Store(Store<kube::core::PartialObjectMeta<Secret>>),
+    /// A live GET per reconcile (`--skip-recreate`: Secrets are not watched).
+    Live,
+}
+
+/// What every reconcile shares.
+pub struct Context {
+    /// API client.
+    pub client: Client,
+    /// The keys.
+    pub keys: Arc<KeyRegistry>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Events.
+    pub recorder: Recorder,
+    /// Settings.
+    pub options: Options,
+    /// Existing Secrets.
+    pub secrets: SecretLookup,
+    /// Failures per SealedSecret since its last success.
+    retries: Mutex<HashMap<ObjectRef<SealedSecret>, RetryState>>,
+    /// resourceVersions of Secrets we wrote or checked against their SealedSecret.
+    verified: Mutex<HashMap<(String, String), String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RetryState {
+    generation: Option<i64>,
+    keys_version: u64,
+    failures: u32,
+}
+
+impl Context {
+    /// A context over `secrets`.
+    pub fn new(
+        client: Client,
+        keys: Arc<KeyRegistry>,
+        metrics: Arc<Metrics>,
+        recorder: Recorder,
+        options: Options,
+        secrets: SecretLookup,
+    ) -> Self {
+        Context {
+            client,
+            keys,
+            metrics,
+            recorder,
+            options,
+            secrets,
+            retries: Mutex::default(),
+            verified: Mutex::default(),
+        }
+    }
+
+    async fn secret_metadata(&self, ns: &str, name: &str) -> Result<Option<ObjectMeta>, Error> {
+        match &self.secrets {
+            SecretLookup::Store(store) => {
+                // Decide only from a complete picture: wait for the first list.
+                store
+                    .wait_until_ready()
+                    .await
+                    .map_err(|e| Error::Internal(format!("Secret cache: {e}")))?;
+                Ok(store
+                    .get(&ObjectRef::new(name).within(ns))
+                    .map(|m| m.metadata.clone()))
+            }
+            SecretLookup::Live => {
+                let api: Api<Secret> = Api::namespaced(self.client.clone(), ns);
+                Ok(api
+                    .get_metadata_opt(name)
+                    .await
+                    .map_err(Error::api("reading Secret metadata"))?
+                    .map(|m| m.metadata))
+            }
+        }
+    }
+
+    fn verified_version(&self, ns: &str, name: &str) -> Option<String> {
+        let map = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&(ns.to_owned(), name.to_owned())).cloned()
+    }
+
+    fn set_verified(&self, ns: &str, name: &str, version: Option<String>) {
+        let mut map = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        match version {
+            Some(v) => map.insert((ns.to_owned(), name.to_owned()), v),
+            None => map.remove(&(ns.to_owned(), name.to_owned())),
+        };
+    }
+
+    /// Forgets a deleted SealedSecret, and with `--old-gc-behavior` deletes the
+    /// Secret it controlled.
+    pub async fn on_deleted(&self, ss: &SealedSecret) {
+        let ns = ss.namespace().unwrap_or_default();
+        let name = ss.name_any();
+        self.metrics.forget(&ns, &name, &instance_of(ss));
+        self.set_verified(&ns, &name, None);
+        self.retries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&ObjectRef::from_obj(ss));
+        if !self.options.old_gc_behavior {
+            return;
+        }
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), &ns);
+        match api.get_metadata_opt(&name).await {
+            Ok(Some(meta)) if ownership(ss, &meta.metadata) == Ownership::Controlled => {
+                match api.delete(&name, &DeleteParams::default()).await {
+                    Ok(_) => {
+                        tracing::info!(namespace = %ns, name = %name, "deleted Secret of deleted SealedSecret")
+                    }
+                    Err(kube::Error::Api(s)) if s.is_not_found() => {}
+                    Err(e) => {
+                        tracing::warn!(namespace = %ns, name = %name, error = %e, "cannot delete Secret")
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(namespace = %ns, name = %name, error = %e, "cannot read Secret")
+            }
+        }
+    }
+}
+
+fn instance_of(ss: &SealedSecret) -> String {
+    ss.labels().get(INSTANCE_LABEL).cloned().unwrap_or_default()
+}
+
+/// Turns one SealedSecret into its Secret.
+#[tracing::instrument(skip_all, fields(namespace = ss.metadata.namespace.as_deref().unwrap_or_default(), name = ss.metadata.name.as_deref().unwrap_or_default()))]
+pub async fn reconcile(ss: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Action, Error> {
+    ctx.metrics.unseal_requests.inc();
+    let result = sync(&ss, &ctx).await;
+    let outcome = match &result {
+        Ok(_) => Outcome::Synced,
+        Err(e) => Outcome::Failed {
+            reason: match e {
+                Error::Unseal(_) => status::REASON_UNSEAL_FAILED,
+                Error::Unmanaged(_) => status::REASON_UNMANAGED,
+                _ => status::REASON_UPDATE_FAILED,
+            },
+            message: e.to_string(),
+        },
+    };
+    let ns = ss.namespace().unwrap_or_default();
+    if let Err(e) = &result {
+        ctx.metrics.error(e.metric_reason(), &ns);
+        let (reason, message) = match e {
+            Error::Unseal(u) => (
+                events::REASON_UNSEAL_FAILED,
+                format!("Failed to unseal: {u}"),
+            ),
+            Error::Unmanaged(m) => (events::REASON_UPDATE_FAILED, m.clone()),
+            other => (events::REASON_UPDATE_FAILED, other.to_string()),
+        };
+        ctx.recorder
+            .publish(&ss, EventType::Warning, reason, &message)
+            .await;
+    }
+    let was_synced = write_status(&ss, &ctx, &outcome).await;
+    ctx.metrics.set_condition(
+        &ns,
+        &ss.name_any(),
+        &instance_of(&ss),
+        outcome == Outcome::Synced,
+    );
+    match result {
+        Ok(wrote) => {
+            ctx.retries
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&ObjectRef::from_obj(ss.as_ref()));
+            if wrote || !was_synced {
+                ctx.recorder
+                    .publish(
+                        &ss,
+                        EventType::Normal,
+                        events::REASON_UNSEALED,
+                        events::MESSAGE_UNSEALED,
+                    )
+                    .await;
+            }
+            Ok(Action::await_change())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Brings the Secret in line; `Ok(true)` when it wrote to it.
+async fn sync(ss: &SealedSecret, ctx: &Context) -> Result<bool, Error> {
+    let ns = ss.namespace().unwrap_or_default();
+    let name = ss.name_any();
+    let hash = source_hash(ss);
+
+    let existing_meta = ctx.secret_metadata(&ns, &name).await?;
+    if let Some(meta) = &existing_meta {
+        let verified = meta.resource_version.is_some()
+            && ctx.verified_version(&ns, &name) == meta.resource_version;
+        if is_up_to_date(ss, &hash, meta, verified) {
+            ctx.metrics
+                .record_keys_used(&ns, &name, keys_recorded_on(meta));
+            return Ok(false);
+        }
+        if ownership(ss, meta) == Ownership::Unmanaged {
+            return Err(Error::Unmanaged(unmanaged_message(&name)));
+        }
+    }
+
+    let keys = ctx.keys.snapshot();
+    let options = UnsealOptions {
+        accept_deprecated_v1_data: ctx.options.accept_deprecated_v1_data,
+    };
+    let owned = ss.clone();
+    // RSA is CPU-bound: keep it off the async workers.
+    let (unsealed, cost) = tokio::task::spawn_blocking(move || {
+        let mut cost = UnsealCost::default();
+        let result = unseal_measured(&owned, keys.ring(), options, &mut cost);
+        (result, cost)
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))?;
+    ctx.metrics.rsa_decryptions.inc_by(cost.rsa_operations);
+    let unsealed = unsealed?;
+
+    // A live read: the write must start from the Secret as it is now (upstream does
+    // the same), and `patch` needs its data.
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
+    let mut existing = api
+        .get_opt(&name)
+        .await
+        .map_err(Error::api("reading Secret"))?;
+    let plan = plan_write(ss, existing.as_ref(), &unsealed, &hash, &cost.keys_used);
+    drop(unsealed);
+    if let Some(secret) = existing.as_mut() {
+        scrub(secret);
+    }
+    let params = PostParams {
+        field_manager: Some(FIELD_MANAGER.to_owned()),
+        ..PostParams::default()
+    };
+    let (wrote, version) = match plan {
+        None => return Err(Error::Unmanaged(unmanaged_message(&name))),
+        Some(Write::Nothing) => (false, existing.and_then(|s| s.metadata.resource_version)),
+        Some(Write::Create(mut secret)) => {
+            let result = api.create(&params, &secret).await;
+            scrub(&mut secret);
+            let created = result.map_err(Error::api("creating Secret"))?;
+            tracing::info!("created Secret");
+            (true, created.metadata.resource_version)
+        }
+        Some(Write::Replace(mut secret)) => {
+            let result = api.replace(&name, &params, &secret).await;
+            scrub(&mut secret);
+            let replaced = result.map_err(|e| {
+                if is_immutable_error(&e) {
+                    Error::Immutable(format!("{ns}/{name}"))
+                } else {
+                    Error::Api {
+                        what: "updating Secret",
+                        source: e,
+                    }
+                }
+            })?;
+            tracing::info!("updated Secret");
+            (true, replaced.metadata.resource_version)
+        }
+    };
+    ctx.set_verified(&ns, &name, version);
+    ctx.metrics.record_keys_used(&ns, &name, cost.keys_used);
+    Ok(wrote)
+}
+
+/// Overwrites plaintext values in a Secret we are done with.
+fn scrub(secret: &mut Secret) {
+    for value in secret.data.iter_mut().flat_map(|d| d.values_mut()) {
+        value.0.zeroize();
+    }
+}
+
+fn keys_recorded_on(meta: &ObjectMeta) -> BTreeSet<Fingerprint> {
+    meta.annotations
+        .as_ref()
+        .and_then(|a| a.get(UNSEALED_WITH))
+        .map(|list| {
+            list.split(',')
+                .filter(|s| !s.is_empty())
+                .map(Fingerprint::new)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Writes the status if it changes; returns whether it said Synced=True before.
+async fn write_status(ss: &SealedSecret, ctx: &Context, outcome: &Outcome) -> bool {
+    let was_synced = ss.status.as_ref().is_some_and(|s| {
+        s.conditions
+            .iter()
+            .any(|c| c.type_ == sealed_secrets::v1alpha1::CONDITION_SYNCED && c.status == "True")
+    });
+    if !ctx.options.update_status {
+        return was_synced;
+    }
+    let now = now_rfc3339();
+    let Some(new_status) = next_status(ss.status.as_ref(), ss.metadata.generation, outcome, &now)
+    else {
+        return was_synced;
+    };
+    let mut updated = ss.clone();
+    updated.status = Some(new_status);
+    let api: Api<SealedSecret> =
+        Api::namespaced(ctx.client.clone(), &ss.namespace().unwrap_or_default());
+    match api
+        .replace_status(&ss.name_any(), &PostParams::default(), &updated)
+        .await
+    {
+        Ok(_) => {}
+        // A newer version is on its way to us and will be reconciled.
+        Err(kube::Error::Api(s)) if s.code == 409 => {
+            tracing::debug!("status write conflicted; a newer version will be reconciled");
+        }
+        Err(e) => {
+            ctx.metrics.error(
+                crate::metrics::reason::STATUS,
+                &ss.namespace().unwrap_or_default(),
+            );
+            tracing::warn!(error = %e, "cannot update status");
+        }
+    }
+    was_synced
+}
+
+fn now_rfc3339() -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    time::OffsetDateTime::now_utc()
+        .format(format)
+        .unwrap_or_default()
+}
+
+/// Requeue policy after a failure (upstream `--max-unseal-retries`, backoff).
+pub fn error_policy(ss: Arc<SealedSecret>, error: &Error, ctx: Arc<Context>) -> Action {
+    let keys_version = *ctx.keys.subscribe().borrow();
+    let key = ObjectRef::from_obj(ss.as_ref());
+    let mut retries = ctx.retries.lock().unwrap_or_else(|e| e.into_inner());
+    let state = retries.entry(key).or_insert(RetryState {
+        generation: ss.metadata.generation,
+        keys_version,
+        failures: 0,
+    });
+    // A new spec or new keys start a fresh series of attempts.
+    if state.generation != ss.metadata.generation || state.keys_version != keys_version {
+        *state = RetryState {
+            generation: ss.metadata.generation,
+            keys_version,
+            failures: 0,
+        };
+    }
+    state.failures += 1;
+    let failures = state.failures;
+    let give_up = match error.retry() {
+        Retry::Never => true,
+        Retry::Limited => failures > ctx.options.max_unseal_retries,
+        Retry::Always => false,
+    };
+    if give_up {
+        tracing::warn!(error = %error, failures, "Error updating, giving up");
+        Action::await_change()
+    } else {
+        let delay = backoff(failures);
+        tracing::warn!(error = %error, failures, retry_in = ?delay, "Error updating, will retry");
+        Action::requeue(delay)
+    }
+}
+
+/// 250 ms doubling per failure, at most five minutes.
+fn backoff(failures: u32) -> Duration {
+    let factor = 1u64 << failures.saturating_sub(1).min(16);
+    Duration::from_millis(250u64.saturating_mul(factor)).min(Duration::from_secs(300))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(1), Duration::from_millis(250));
+        assert_eq!(backoff(2), Duration::from_millis(500));
+        assert_eq!(backoff(5), Duration::from_secs(4));
+        assert_eq!(backoff(40), Duration::from_secs(300));
+    }
+
+    #[test]
+    fn recorded_keys_are_read_back() {
+        let meta = ObjectMeta {
+            annotations: Some(
+                [(UNSEALED_WITH.to_owned(), "SHA256:a,SHA256:b".to_owned())].into(),
+            ),
+            ..ObjectMeta::default()
+        };
+        let keys = keys_recorded_on(&meta);
+        assert_eq!(keys.len(), 2);
+        assert!(keys.contains(&Fingerprint::new("SHA256:b")));
+        assert!(keys_recorded_on(&ObjectMeta::default()).is_empty());
+    }
+
+    #[test]
+    fn scrub_zeroes_values() {
+        let mut s = Secret {
+            data: Some([("k".to_owned(), k8s_openapi::ByteString(b"hunter2".to_vec()))].into()),
+            ..Secret::default()
+        };
+        scrub(&mut s);
+        assert!(s.data.unwrap()["k"].0.is_empty(), "zeroed, then cleared");
+    }
+}
