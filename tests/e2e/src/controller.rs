@@ -10,6 +10,18 @@ use std::time::{Duration, Instant};
 
 use crate::{TIMEOUT, binary, free_port, http, loopback, metrics, wait_for};
 
+/// Extra controller flags for every test, whitespace-separated (e.g. `--log-level=debug`
+/// while investigating a failure).
+pub const EXTRA_ARGS_ENV: &str = "SEALED_SECRETS_TEST_CONTROLLER_ARGS";
+
+fn extra_args_from_env() -> Vec<String> {
+    std::env::var(EXTRA_ARGS_ENV)
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
 /// How long a controller gets to exit after SIGTERM before it is killed.
 const GRACE: Duration = Duration::from_secs(30);
 
@@ -47,6 +59,7 @@ impl Controller {
             .arg(format!("--listen-addr={addr}"))
             .arg(format!("--listen-metrics-addr={metrics_addr}"))
             .args(extra_args)
+            .args(extra_args_from_env())
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("KUBECONFIG", kubeconfig)
