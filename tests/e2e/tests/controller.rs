@@ -269,28 +269,31 @@ async fn secret_annotated_managed_is_adopted() {
     env.finish([ctl]).await;
 }
 
-#[tokio::test]
-async fn deleted_or_hand_edited_secret_is_restored() {
-    let Some(env) = TestEnv::start("restore").await else {
-        return;
-    };
-    let (ctl, cert) = controller_with_cert(&env, &[]).await;
-    let password = env.plaintext("password");
+/// A controller with SealedSecret `drift` unsealed and Synced; returns the Secret.
+async fn synced_drift(env: &TestEnv, password: &str) -> (Controller, Secret) {
+    let (ctl, cert) = controller_with_cert(env, &[]).await;
     let ss = env
-        .seal_with_cert(&cert, "drift", &[("password", &password)])
+        .seal_with_cert(&cert, "drift", &[("password", password)])
         .await;
     env.create_sealed_secret(&ss).await;
-    let first = env
-        .wait_secret_data("drift", &[("password", &password)])
+    let secret = env
+        .wait_secret_data("drift", &[("password", password)])
         .await;
     env.wait_synced("drift", "True").await;
+    (ctl, secret)
+}
 
-    // Deleted: a new Secret with the same data appears.
-    env.secrets()
-        .delete("drift", &DeleteParams::default())
+#[tokio::test]
+async fn deleted_secret_is_recreated() {
+    let Some(env) = TestEnv::start("recreate").await else {
+        return;
+    };
+    let password = env.plaintext("password");
+    let (ctl, first) = synced_drift(&env, &password).await;
+    let api = env.secrets();
+    api.delete("drift", &DeleteParams::default())
         .await
         .expect("deleting Secret drift");
-    let api = env.secrets();
     let want = byte_map(&[("password", &password)]);
     wait_for(
         "the deleted Secret to be recreated",
@@ -307,11 +310,21 @@ async fn deleted_or_hand_edited_secret_is_restored() {
         },
     )
     .await;
+    env.finish([ctl]).await;
+}
 
-    // Edited by hand: the data comes back.
+#[tokio::test]
+async fn hand_edited_secret_is_restored() {
+    let Some(env) = TestEnv::start("hand-edit").await else {
+        return;
+    };
+    let password = env.plaintext("password");
+    let (ctl, _) = synced_drift(&env, &password).await;
+    // Edited right after the controller wrote it (as a deploy tool racing it would).
     let tampered = env.plaintext("tampered");
     let patch = serde_json::json!({"stringData": {"password": tampered}});
-    api.patch("drift", &PatchParams::default(), &Patch::Merge(&patch))
+    env.secrets()
+        .patch("drift", &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .expect("editing Secret drift");
     env.wait_secret_data("drift", &[("password", &password)])
