@@ -529,6 +529,15 @@ async fn warm_restart_decrypts_nothing_already_synced() {
             "Secret {name} is not rewritten after a warm restart"
         );
     }
+    // The new process still serves the SealedSecrets it found at startup: deleted, their
+    // Secrets come back.
+    for (name, a, b) in &secrets {
+        env.secrets()
+            .delete(name, &DeleteParams::default())
+            .await
+            .expect("deleting a Secret");
+        env.wait_secret_data(name, &[("a", a), ("b", b)]).await;
+    }
     env.finish([first, second]).await;
 }
 
