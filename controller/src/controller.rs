@@ -25,6 +25,10 @@ use crate::metrics::Metrics;
 use crate::reconcile::{Context, Options, SecretLookup, error_policy, reconcile};
 use sealed_secrets::annotations::KUBECTL_LAST_APPLIED;
 
+/// Reconciles in flight at once: enough to keep API round trips overlapping while
+/// RSA work is bounded by cores separately.
+const RECONCILE_CONCURRENCY: u16 = 64;
+
 /// What one controller instance (one namespace, or all) needs.
 pub struct Shared {
     /// API client.
@@ -78,8 +82,7 @@ pub async fn run(shared: Arc<Shared>, namespace: Option<String>, shutdown: Cance
     let deletions = Arc::clone(&ctx);
     let sealed_secrets = watcher::watcher(ss_api, config.clone())
         .default_backoff()
-        // Field-manager bookkeeping is never read here: do not hold it in memory.
-        .modify(|ss: &mut SealedSecret| ss.managed_fields_mut().clear())
+        .modify(strip_for_cache)
         .reflect(ss_writer)
         .inspect(move |event| {
             if let Ok(Event::Delete(ss)) = event {
@@ -91,6 +94,9 @@ pub async fn run(shared: Arc<Shared>, namespace: Option<String>, shutdown: Cance
         .applied_objects();
 
     let mut controller = Controller::for_stream(sealed_secrets, ss_reader)
+        .with_config(
+            kube::runtime::controller::Config::default().concurrency(RECONCILE_CONCURRENCY),
+        )
         .reconcile_all_on(key_changes(shared.keys.subscribe()))
         .graceful_shutdown_on(shutdown.clone().cancelled_owned());
 
@@ -125,6 +131,13 @@ pub async fn run(shared: Arc<Shared>, namespace: Option<String>, shutdown: Cance
     tracing::info!(namespaces = %scope, "controller stopped");
 }
 
+/// What the cache need not hold. Field-manager bookkeeping is never read here; it is
+/// set to absent, not to an empty list: a status write carrying `managedFields: []`
+/// would reset every other manager's (Flux's) field ownership.
+fn strip_for_cache(ss: &mut SealedSecret) {
+    ss.metadata.managed_fields = None;
+}
+
 /// One item per change of the key set (the first value is the current one, skipped).
 fn key_changes(mut rx: watch::Receiver<u64>) -> impl Stream<Item = ()> + Send + 'static {
     rx.mark_unchanged();
@@ -132,4 +145,29 @@ fn key_changes(mut rx: watch::Receiver<u64>) -> impl Stream<Item = ()> + Send + 
         rx.changed().await.ok()?;
         Some(((), rx))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
+
+    #[test]
+    fn cached_sealed_secrets_carry_no_managed_fields_at_all() {
+        let mut ss = SealedSecret::new("db", Default::default());
+        ss.metadata.managed_fields = Some(vec![ManagedFieldsEntry::default()]);
+        strip_for_cache(&mut ss);
+        let json = serde_json::to_value(&ss).unwrap();
+        assert!(json["metadata"].get("managedFields").is_none(), "{json}");
+    }
+
+    #[tokio::test]
+    async fn key_changes_skip_the_current_value() {
+        let (tx, rx) = watch::channel(0u64);
+        let mut changes = std::pin::pin!(key_changes(rx));
+        tx.send_modify(|v| *v += 1);
+        assert_eq!(changes.next().await, Some(()));
+        drop(tx);
+        assert_eq!(changes.next().await, None);
+    }
 }

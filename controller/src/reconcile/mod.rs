@@ -74,6 +74,9 @@ pub struct Context {
     retries: Mutex<HashMap<ObjectRef<SealedSecret>, RetryState>>,
     /// resourceVersions of Secrets we wrote or checked against their SealedSecret.
     verified: Mutex<HashMap<(String, String), String>>,
+    /// One permit per core: RSA work runs on the blocking pool, never more at once
+    /// than there are cores to do it.
+    rsa_slots: tokio::sync::Semaphore,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +105,9 @@ impl Context {
             secrets,
             retries: Mutex::default(),
             verified: Mutex::default(),
+            rsa_slots: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, usize::from),
+            ),
         }
     }
 
@@ -265,6 +271,11 @@ async fn sync(ss: &SealedSecret, ctx: &Context) -> Result<bool, Error> {
         accept_deprecated_v1_data: ctx.options.accept_deprecated_v1_data,
     };
     let owned = ss.clone();
+    let slot = ctx
+        .rsa_slots
+        .acquire()
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?;
     // RSA is CPU-bound: keep it off the async workers.
     let (unsealed, cost) = tokio::task::spawn_blocking(move || {
         let mut cost = UnsealCost::default();
@@ -273,6 +284,7 @@ async fn sync(ss: &SealedSecret, ctx: &Context) -> Result<bool, Error> {
     })
     .await
     .map_err(|e| Error::Internal(e.to_string()))?;
+    drop(slot);
     ctx.metrics.rsa_decryptions.inc_by(cost.rsa_operations);
     let unsealed = unsealed?;
 
@@ -447,9 +459,7 @@ mod tests {
     #[test]
     fn recorded_keys_are_read_back() {
         let meta = ObjectMeta {
-            annotations: Some(
-                [(UNSEALED_WITH.to_owned(), "SHA256:a,SHA256:b".to_owned())].into(),
-            ),
+            annotations: Some([(UNSEALED_WITH.to_owned(), "SHA256:a,SHA256:b".to_owned())].into()),
             ..ObjectMeta::default()
         };
         let keys = keys_recorded_on(&meta);
@@ -468,3 +478,6 @@ mod tests {
         assert!(s.data.unwrap()["k"].0.is_empty(), "zeroed, then cleared");
     }
 }
+
+#[cfg(test)]
+mod scenarios;

@@ -1,1 +1,431 @@
+//! The reconcile's decisions, one rule per test (upstream §4.4 and our skip rule).
+use std::collections::{BTreeMap, BTreeSet};
 
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+    FieldsV1, ManagedFieldsEntry, ObjectMeta, Time,
+};
+use sealed_secrets::SealedSecret;
+use sealed_secrets::secret::SecretData;
+use sealed_secrets::unseal::{UnsealedSecret, owner_reference};
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use super::*;
+
+fn ss() -> SealedSecret {
+    let mut ss = SealedSecret::new("db", Default::default());
+    ss.metadata.namespace = Some("app".into());
+    ss.metadata.uid = Some("uid-1".into());
+    ss.spec.encrypted_data = BTreeMap::from([
+        ("password".to_owned(), "AgB...".to_owned()),
+        ("user".to_owned(), "AgC...".to_owned()),
+    ]);
+    ss.spec.template.metadata.labels = Some(BTreeMap::from([("app".into(), "db".into())]));
+    ss
+}
+
+fn unsealed(ss: &SealedSecret, data: &[(&str, &str)]) -> UnsealedSecret {
+    let mut metadata = ss.spec.template.metadata.clone();
+    metadata.name = ss.metadata.name.clone();
+    metadata.namespace = ss.metadata.namespace.clone();
+    metadata.owner_references =
+        owner_refs_after_write(ss, Ownership::Controlled, &ObjectMeta::default());
+    UnsealedSecret {
+        metadata,
+        type_: Some("Opaque".into()),
+        immutable: None,
+        data: SecretData(
+            data.iter()
+                .map(|(k, v)| ((*k).to_owned(), Zeroizing::new(v.as_bytes().to_vec())))
+                .collect(),
+        ),
+    }
+}
+
+fn entry(manager: &str, time: i64, fields: serde_json::Value) -> ManagedFieldsEntry {
+    ManagedFieldsEntry {
+        manager: Some(manager.into()),
+        operation: Some("Update".into()),
+        time: Some(Time(
+            k8s_openapi::jiff::Timestamp::from_second(time).unwrap(),
+        )),
+        fields_v1: Some(FieldsV1(fields)),
+        ..ManagedFieldsEntry::default()
+    }
+}
+
+/// Metadata of the Secret as we would have written it for `ss`.
+fn our_secret_meta(ss: &SealedSecret) -> ObjectMeta {
+    ObjectMeta {
+        name: Some("db".into()),
+        namespace: Some("app".into()),
+        resource_version: Some("7".into()),
+        annotations: Some(BTreeMap::from([(SOURCE_HASH.to_owned(), source_hash(ss))])),
+        owner_references: Some(vec![owner_reference(ss)]),
+        managed_fields: Some(vec![entry(
+            FIELD_MANAGER,
+            100,
+            json!({"f:data": {".": {}, "f:password": {}, "f:user": {}}, "f:type": {}}),
+        )]),
+        ..ObjectMeta::default()
+    }
+}
+
+fn secret(meta: ObjectMeta, data: &[(&str, &str)]) -> Secret {
+    Secret {
+        metadata: meta,
+        type_: Some("Opaque".into()),
+        data: Some(
+            data.iter()
+                .map(|(k, v)| ((*k).to_owned(), ByteString(v.as_bytes().to_vec())))
+                .collect(),
+        ),
+        ..Secret::default()
+    }
+}
+
+fn annotate(meta: &mut ObjectMeta, key: &str, value: &str) {
+    meta.annotations
+        .get_or_insert_with(BTreeMap::new)
+        .insert(key.into(), value.into());
+}
+
+#[test]
+fn compat_strings() {
+    assert_eq!(SOURCE_HASH, "sealed-secrets-rs.io/source-hash");
+    assert_eq!(UNSEALED_WITH, "sealed-secrets-rs.io/unsealed-with");
+    assert_eq!(FIELD_MANAGER, "sealed-secrets-controller");
+    assert_eq!(
+        unmanaged_message("db"),
+        "Resource \"db\" already exists and is not managed by SealedSecret"
+    );
+}
+
+#[test]
+fn source_hash_follows_every_input_that_shapes_the_secret() {
+    let base = ss();
+    let h = source_hash(&base);
+    assert_eq!(h, source_hash(&base.clone()), "stable");
+    assert_eq!(h.len(), 64);
+
+    let mut changed = base.clone();
+    changed
+        .spec
+        .encrypted_data
+        .insert("new".into(), "AgD".into());
+    assert_ne!(source_hash(&changed), h, "spec");
+    let mut scoped = base.clone();
+    annotate(
+        &mut scoped.metadata,
+        "sealedsecrets.bitnami.com/namespace-wide",
+        "true",
+    );
+    assert_ne!(source_hash(&scoped), h, "scope annotation");
+    let mut renamed = base.clone();
+    renamed.metadata.name = Some("other".into());
+    assert_ne!(source_hash(&renamed), h, "name");
+    let mut recreated = base.clone();
+    recreated.metadata.uid = Some("uid-2".into());
+    assert_ne!(source_hash(&recreated), h, "uid");
+
+    let mut status_only = base.clone();
+    status_only.metadata.resource_version = Some("99".into());
+    annotate(&mut status_only.metadata, "unrelated", "x");
+    assert_eq!(
+        source_hash(&status_only),
+        h,
+        "unrelated metadata does not matter"
+    );
+}
+
+#[test]
+fn ownership_gate() {
+    let ss = ss();
+    assert_eq!(ownership(&ss, &our_secret_meta(&ss)), Ownership::Controlled);
+
+    let mut foreign = ObjectMeta::default();
+    assert_eq!(ownership(&ss, &foreign), Ownership::Unmanaged);
+    annotate(&mut foreign, "sealedsecrets.bitnami.com/managed", "TRUE");
+    assert_eq!(
+        ownership(&ss, &foreign),
+        Ownership::Unmanaged,
+        "only exactly \"true\""
+    );
+    annotate(&mut foreign, "sealedsecrets.bitnami.com/managed", "true");
+    assert_eq!(ownership(&ss, &foreign), Ownership::Managed);
+    annotate(&mut foreign, "sealedsecrets.bitnami.com/patch", "true");
+    assert_eq!(ownership(&ss, &foreign), Ownership::Patch { managed: true });
+
+    let mut other_owner = our_secret_meta(&ss);
+    other_owner.owner_references.as_mut().unwrap()[0].uid = "uid-of-another".into();
+    assert_eq!(ownership(&ss, &other_owner), Ownership::Unmanaged);
+}
+
+#[test]
+fn our_untouched_secret_is_up_to_date() {
+    let ss = ss();
+    let hash = source_hash(&ss);
+    assert!(is_up_to_date(&ss, &hash, &our_secret_meta(&ss), false));
+}
+
+#[test]
+fn a_new_spec_is_not_up_to_date() {
+    let ss = ss();
+    let meta = our_secret_meta(&ss);
+    let mut newer = ss.clone();
+    newer
+        .spec
+        .encrypted_data
+        .insert("password".into(), "AgZ...".into());
+    assert!(!is_up_to_date(&newer, &source_hash(&newer), &meta, true));
+}
+
+#[test]
+fn a_hand_edit_after_our_write_is_noticed() {
+    let ss = ss();
+    let mut meta = our_secret_meta(&ss);
+    meta.managed_fields.as_mut().unwrap().push(entry(
+        "kubectl-edit",
+        200,
+        json!({"f:data": {"f:password": {}}}),
+    ));
+    assert!(!is_up_to_date(&ss, &source_hash(&ss), &meta, false));
+    assert!(
+        is_up_to_date(&ss, &source_hash(&ss), &meta, true),
+        "unless this very version was verified by us"
+    );
+}
+
+#[test]
+fn an_older_foreign_writer_is_history_not_drift() {
+    // A Secret first made by Bitnami's controller, since rewritten by us.
+    let ss = ss();
+    let mut meta = our_secret_meta(&ss);
+    meta.managed_fields.as_mut().unwrap().push(entry(
+        "controller",
+        50,
+        json!({"f:data": {"f:password": {}, "f:user": {}}}),
+    ));
+    assert!(is_up_to_date(&ss, &source_hash(&ss), &meta, false));
+}
+
+#[test]
+fn a_deleted_key_is_noticed() {
+    let ss = ss();
+    let mut meta = our_secret_meta(&ss);
+    meta.managed_fields = Some(vec![entry(
+        FIELD_MANAGER,
+        100,
+        json!({"f:data": {"f:user": {}}}),
+    )]);
+    assert!(!is_up_to_date(&ss, &source_hash(&ss), &meta, false));
+}
+
+#[test]
+fn a_foreign_key_added_to_a_replaced_secret_is_drift_but_not_under_patch() {
+    let ss = ss();
+    let mut meta = our_secret_meta(&ss);
+    meta.managed_fields.as_mut().unwrap().push(entry(
+        "someone",
+        200,
+        json!({"f:data": {"f:extra": {}}}),
+    ));
+    assert!(!is_up_to_date(&ss, &source_hash(&ss), &meta, false));
+    annotate(&mut meta, "sealedsecrets.bitnami.com/patch", "true");
+    assert!(
+        is_up_to_date(&ss, &source_hash(&ss), &meta, false),
+        "patch mode merges: other keys are someone else's business"
+    );
+}
+
+#[test]
+fn no_record_of_our_write_or_no_hash_is_not_up_to_date() {
+    let ss = ss();
+    let mut meta = our_secret_meta(&ss);
+    meta.managed_fields = None;
+    assert!(!is_up_to_date(&ss, &source_hash(&ss), &meta, false));
+    let mut unhashed = our_secret_meta(&ss);
+    unhashed.annotations = None;
+    assert!(!is_up_to_date(&ss, &source_hash(&ss), &unhashed, true));
+}
+
+#[test]
+fn owner_reference_changes_make_it_stale() {
+    let mut skip = ss();
+    annotate(
+        &mut skip.spec.template.metadata,
+        "sealedsecrets.bitnami.com/skip-set-owner-references",
+        "true",
+    );
+    // Controlled, but the template now says no owner: our write would remove it.
+    let meta = our_secret_meta(&skip);
+    assert!(!is_up_to_date(&skip, &source_hash(&skip), &meta, true));
+
+    // Managed and not owned while the template wants an owner: we would add it.
+    let ss = ss();
+    let mut managed = our_secret_meta(&ss);
+    managed.owner_references = None;
+    annotate(&mut managed, "sealedsecrets.bitnami.com/managed", "true");
+    assert!(!is_up_to_date(&ss, &source_hash(&ss), &managed, true));
+}
+
+#[test]
+fn expected_keys_include_templates_and_not_v1_blobs() {
+    let mut ss = ss();
+    ss.spec.template.data = Some(BTreeMap::from([("dsn".into(), "{{ .user }}".into())]));
+    let keys: Vec<&str> = expected_keys(&ss).unwrap().into_iter().collect();
+    assert_eq!(keys, ["dsn", "password", "user"]);
+    ss.spec.data = Some("AgB".into());
+    assert!(expected_keys(&ss).is_none());
+}
+
+fn fp() -> BTreeSet<Fingerprint> {
+    BTreeSet::from([Fingerprint::new("SHA256:k1")])
+}
+
+#[test]
+fn create_carries_template_owner_and_our_annotations() {
+    let ss = ss();
+    let u = unsealed(&ss, &[("password", "p"), ("user", "u")]);
+    let Some(Write::Create(s)) = plan_write(&ss, None, &u, "h", &fp()) else {
+        panic!("expected a create");
+    };
+    assert_eq!(s.metadata.name.as_deref(), Some("db"));
+    assert_eq!(s.metadata.labels.as_ref().unwrap()["app"], "db");
+    let annotations = s.metadata.annotations.as_ref().unwrap();
+    assert_eq!(annotations[SOURCE_HASH], "h");
+    assert_eq!(annotations[UNSEALED_WITH], "SHA256:k1");
+    assert_eq!(
+        s.metadata.owner_references.as_ref().unwrap()[0].uid,
+        "uid-1"
+    );
+    assert_eq!(s.data.as_ref().unwrap()["password"].0, b"p");
+}
+
+#[test]
+fn controlled_secret_is_replaced_whole() {
+    let ss = ss();
+    let mut meta = our_secret_meta(&ss);
+    meta.labels = Some(BTreeMap::from([("stale".into(), "x".into())]));
+    let existing = secret(meta, &[("password", "old"), ("extra", "x")]);
+    let u = unsealed(&ss, &[("password", "new"), ("user", "u")]);
+    let Some(Write::Replace(s)) = plan_write(&ss, Some(&existing), &u, "h", &fp()) else {
+        panic!("expected a replace");
+    };
+    let data = s.data.as_ref().unwrap();
+    assert_eq!(
+        data.keys().collect::<Vec<_>>(),
+        ["password", "user"],
+        "extra key gone"
+    );
+    assert_eq!(data["password"].0, b"new");
+    assert_eq!(
+        s.metadata
+            .labels
+            .as_ref()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["app"]
+    );
+    assert_eq!(
+        s.metadata.resource_version.as_deref(),
+        Some("7"),
+        "optimistic concurrency"
+    );
+}
+
+#[test]
+fn managed_secret_is_taken_over_and_patch_merges() {
+    let ss = ss();
+    let mut meta = ObjectMeta {
+        name: Some("db".into()),
+        annotations: Some(BTreeMap::from([("keep".into(), "me".into())])),
+        labels: Some(BTreeMap::from([("old".into(), "label".into())])),
+        ..ObjectMeta::default()
+    };
+    annotate(&mut meta, "sealedsecrets.bitnami.com/managed", "true");
+    let existing = secret(meta.clone(), &[("foo2", "bar2")]);
+    let u = unsealed(&ss, &[("password", "p"), ("user", "u")]);
+
+    let Some(Write::Replace(managed)) = plan_write(&ss, Some(&existing), &u, "h", &fp()) else {
+        panic!("expected a replace");
+    };
+    assert_eq!(
+        managed.metadata.owner_references.as_ref().unwrap()[0].uid,
+        "uid-1"
+    );
+    assert!(!managed.data.as_ref().unwrap().contains_key("foo2"));
+    assert!(
+        !managed
+            .metadata
+            .annotations
+            .as_ref()
+            .unwrap()
+            .contains_key("keep"),
+        "upstream replaces annotations"
+    );
+
+    let mut patch_meta = meta;
+    patch_meta
+        .annotations
+        .as_mut()
+        .unwrap()
+        .remove("sealedsecrets.bitnami.com/managed");
+    annotate(&mut patch_meta, "sealedsecrets.bitnami.com/patch", "true");
+    let existing = secret(patch_meta, &[("foo2", "bar2")]);
+    let Some(Write::Replace(patched)) = plan_write(&ss, Some(&existing), &u, "h", &fp()) else {
+        panic!("expected a replace");
+    };
+    let data = patched.data.as_ref().unwrap();
+    assert_eq!(
+        data.keys().collect::<Vec<_>>(),
+        ["foo2", "password", "user"]
+    );
+    assert!(
+        patched.metadata.owner_references.is_none(),
+        "patch alone takes no ownership"
+    );
+    let labels = patched.metadata.labels.as_ref().unwrap();
+    assert_eq!(
+        (labels["old"].as_str(), labels["app"].as_str()),
+        ("label", "db")
+    );
+    assert_eq!(patched.metadata.annotations.as_ref().unwrap()["keep"], "me");
+}
+
+#[test]
+fn unmanaged_secret_is_left_alone_and_equal_content_writes_nothing() {
+    let ss = ss();
+    let u = unsealed(&ss, &[("password", "p"), ("user", "u")]);
+    let foreign = secret(ObjectMeta::default(), &[("password", "theirs")]);
+    assert!(plan_write(&ss, Some(&foreign), &u, "h", &fp()).is_none());
+
+    let Some(Write::Create(created)) = plan_write(&ss, None, &u, "h", &fp()) else {
+        panic!("expected a create");
+    };
+    let mut existing = *created;
+    existing.metadata.uid = Some("secret-uid".into());
+    assert!(matches!(
+        plan_write(&ss, Some(&existing), &u, "h", &fp()),
+        Some(Write::Nothing)
+    ));
+}
+
+#[test]
+fn immutable_is_only_set_at_creation() {
+    let ss = ss();
+    let mut u = unsealed(&ss, &[("password", "p")]);
+    u.immutable = Some(true);
+    let Some(Write::Create(created)) = plan_write(&ss, None, &u, "h", &fp()) else {
+        panic!("expected a create");
+    };
+    assert_eq!(created.immutable, Some(true));
+    let existing = secret(our_secret_meta(&ss), &[("password", "old")]);
+    let Some(Write::Replace(replaced)) = plan_write(&ss, Some(&existing), &u, "h", &fp()) else {
+        panic!("expected a replace");
+    };
+    assert_eq!(replaced.immutable, None);
+}

@@ -1,0 +1,351 @@
+//! API call sequences of a reconcile against a mocked API server (tower-test, as
+//! kube-rs/controller-rs do): each scenario asserts every request's method, path
+//! and the parts of the body that matter, answers as the API server would, and fails
+//! on a missing or an extra call.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{Method, Request, Response, StatusCode};
+use kube::client::Body;
+use kube::runtime::controller::Action;
+use sealed_secrets::SealedSecret;
+use sealed_secrets::seal::{SealOptions, seal_secret};
+use sealed_secrets::secret::InputSecret;
+use sealed_secrets_core::{Certificate, PrivateKey};
+use serde_json::{Value, json};
+use tower_test::mock::{Handle, pair};
+
+use super::desired::{FIELD_MANAGER, SOURCE_HASH, source_hash};
+use super::*;
+use crate::config::KeyOrder;
+use crate::events::Recorder;
+use crate::keys::KeyPair;
+use crate::keys::registry::KeySource;
+
+const KEY_A: &[u8] = include_bytes!("../../../crates/sealed-secrets-core/testdata/key-a.pem");
+const CERT_A: &[u8] = include_bytes!("../../../crates/sealed-secrets-core/testdata/cert-a.pem");
+
+type ApiHandle = Handle<Request<Body>, Response<Body>>;
+
+fn context(client: Client) -> Arc<Context> {
+    let keys = Arc::new(KeyRegistry::new(KeyOrder::CertNotBefore));
+    keys.upsert(
+        KeySource::Labelled,
+        KeyPair {
+            secret_name: "sealed-secrets-keyaaaaa".into(),
+            created: None,
+            key: PrivateKey::from_pem(KEY_A).unwrap(),
+            certificate: Certificate::from_pem(CERT_A).unwrap(),
+        },
+    );
+    Arc::new(Context::new(
+        client.clone(),
+        keys,
+        Arc::new(Metrics::new("test")),
+        Recorder::new(client, "test-host".into()),
+        Options {
+            update_status: true,
+            accept_deprecated_v1_data: true,
+            max_unseal_retries: 5,
+            old_gc_behavior: false,
+        },
+        SecretLookup::Live,
+    ))
+}
+
+/// A SealedSecret `app/db` sealed to key A, as the API server returns it.
+fn sealed_secret(sealed_as: &str) -> SealedSecret {
+    let input = InputSecret::from_value(&json!({
+        "metadata": {"name": sealed_as, "namespace": "app"},
+        "stringData": {"password": "hunter2"}
+    }))
+    .unwrap();
+    let key = PrivateKey::from_pem(KEY_A).unwrap();
+    let mut rng = rand_core::UnwrapErr(rand_core::OsRng);
+    let mut ss = seal_secret(&mut rng, key.public_key(), input, &SealOptions::default()).unwrap();
+    ss.metadata.name = Some("db".into());
+    ss.metadata.uid = Some("ss-uid".into());
+    ss.metadata.generation = Some(1);
+    ss.metadata.resource_version = Some("10".into());
+    ss
+}
+
+fn respond(status: StatusCode, body: &Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .body(Body::from(serde_json::to_vec(body).unwrap()))
+        .unwrap()
+}
+
+fn not_found() -> Response<Body> {
+    respond(
+        StatusCode::NOT_FOUND,
+        &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404, "message": "not found"}),
+    )
+}
+
+/// Takes the next request, checks method and path (query excluded), returns it
+/// with its JSON body.
+async fn expect(
+    handle: &mut ApiHandle,
+    method: Method,
+    path: &str,
+) -> (
+    Request<()>,
+    Value,
+    tower_test::mock::SendResponse<Response<Body>>,
+) {
+    let (request, send) = tokio::time::timeout(Duration::from_secs(5), handle.next_request())
+        .await
+        .unwrap_or_else(|_| panic!("no request came; expected {method} {path}"))
+        .expect("service alive");
+    assert_eq!(request.method(), method, "method of {}", request.uri());
+    assert_eq!(request.uri().path(), path);
+    let (parts, body) = request.into_parts();
+    let bytes = body.collect_bytes().await.unwrap();
+    let json = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    (Request::from_parts(parts, ()), json, send)
+}
+
+/// Fails if the reconcile makes any further request.
+async fn expect_silence(handle: &mut ApiHandle) {
+    if let Ok(Some((request, _))) =
+        tokio::time::timeout(Duration::from_millis(200), handle.next_request()).await
+    {
+        panic!("unexpected request {} {}", request.method(), request.uri());
+    }
+}
+
+#[tokio::test]
+async fn creates_the_secret_then_writes_status_then_publishes_unsealed() {
+    let (service, mut handle) = pair::<Request<Body>, Response<Body>>();
+    let ctx = context(Client::new(service, "default"));
+    let ss = sealed_secret("db");
+    let expected_hash = source_hash(&ss);
+    let server = tokio::spawn(async move {
+        let (_, _, send) = expect(
+            &mut handle,
+            Method::GET,
+            "/api/v1/namespaces/app/secrets/db",
+        )
+        .await;
+        send.send_response(not_found());
+        let (_, _, send) = expect(
+            &mut handle,
+            Method::GET,
+            "/api/v1/namespaces/app/secrets/db",
+        )
+        .await;
+        send.send_response(not_found());
+
+        let (request, body, send) =
+            expect(&mut handle, Method::POST, "/api/v1/namespaces/app/secrets").await;
+        assert!(
+            request
+                .uri()
+                .query()
+                .unwrap_or("")
+                .contains(&format!("fieldManager={FIELD_MANAGER}")),
+            "writes carry our field manager"
+        );
+        assert_eq!(body["data"]["password"], "aHVudGVyMg==");
+        assert_eq!(body["metadata"]["ownerReferences"][0]["uid"], "ss-uid");
+        assert_eq!(body["metadata"]["ownerReferences"][0]["controller"], true);
+        assert_eq!(
+            body["metadata"]["annotations"][SOURCE_HASH],
+            expected_hash.as_str()
+        );
+        send.send_response(respond(StatusCode::CREATED, &body));
+
+        let (_, body, send) = expect(
+            &mut handle,
+            Method::PUT,
+            "/apis/bitnami.com/v1alpha1/namespaces/app/sealedsecrets/db/status",
+        )
+        .await;
+        assert_eq!(body["status"]["observedGeneration"], 1);
+        assert_eq!(body["status"]["conditions"][0]["type"], "Synced");
+        assert_eq!(body["status"]["conditions"][0]["status"], "True");
+        send.send_response(respond(StatusCode::OK, &body));
+
+        let (_, body, send) =
+            expect(&mut handle, Method::POST, "/api/v1/namespaces/app/events").await;
+        assert_eq!(
+            (body["reason"].as_str(), body["type"].as_str()),
+            (Some("Unsealed"), Some("Normal"))
+        );
+        assert_eq!(body["involvedObject"]["kind"], "SealedSecret");
+        send.send_response(respond(StatusCode::CREATED, &body));
+        expect_silence(&mut handle).await;
+    });
+    let action = reconcile(Arc::new(ss), Arc::clone(&ctx)).await.unwrap();
+    assert_eq!(action, Action::await_change());
+    server.await.unwrap();
+    assert_eq!(ctx.metrics.rsa_decryptions.get(), 1);
+}
+
+#[tokio::test]
+async fn an_up_to_date_secret_costs_no_decryption_and_no_write() {
+    let (service, mut handle) = pair::<Request<Body>, Response<Body>>();
+    let ctx = context(Client::new(service, "default"));
+    let mut ss = sealed_secret("db");
+    ss.status = super::status::next_status(None, Some(1), &Outcome::Synced, "2026-01-01T00:00:00Z");
+    let metadata = json!({
+        "apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata",
+        "metadata": {
+            "name": "db", "namespace": "app", "resourceVersion": "20",
+            "annotations": {SOURCE_HASH: source_hash(&ss)},
+            "ownerReferences": [{"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
+                                  "name": "db", "uid": "ss-uid", "controller": true}],
+            "managedFields": [{"manager": FIELD_MANAGER, "operation": "Update", "apiVersion": "v1",
+                               "time": "2026-01-01T00:00:00Z", "fieldsType": "FieldsV1",
+                               "fieldsV1": {"f:data": {"f:password": {}}}}]
+        }
+    });
+    let server = tokio::spawn(async move {
+        let (_, _, send) = expect(
+            &mut handle,
+            Method::GET,
+            "/api/v1/namespaces/app/secrets/db",
+        )
+        .await;
+        send.send_response(respond(StatusCode::OK, &metadata));
+        expect_silence(&mut handle).await;
+    });
+    reconcile(Arc::new(ss), Arc::clone(&ctx)).await.unwrap();
+    server.await.unwrap();
+    assert_eq!(ctx.metrics.rsa_decryptions.get(), 0);
+}
+
+#[tokio::test]
+async fn someone_elses_secret_is_refused_without_decrypting() {
+    let (service, mut handle) = pair::<Request<Body>, Response<Body>>();
+    let ctx = context(Client::new(service, "default"));
+    let ss = sealed_secret("db");
+    let server = tokio::spawn(async move {
+        let (_, _, send) = expect(
+            &mut handle,
+            Method::GET,
+            "/api/v1/namespaces/app/secrets/db",
+        )
+        .await;
+        send.send_response(respond(
+            StatusCode::OK,
+            &json!({"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata",
+                    "metadata": {"name": "db", "namespace": "app", "resourceVersion": "5"}}),
+        ));
+        let (_, body, send) =
+            expect(&mut handle, Method::POST, "/api/v1/namespaces/app/events").await;
+        assert_eq!(
+            (body["reason"].as_str(), body["type"].as_str()),
+            (Some("ErrUpdateFailed"), Some("Warning"))
+        );
+        assert_eq!(
+            body["message"],
+            "Resource \"db\" already exists and is not managed by SealedSecret"
+        );
+        send.send_response(respond(StatusCode::CREATED, &body));
+        let (_, body, send) = expect(
+            &mut handle,
+            Method::PUT,
+            "/apis/bitnami.com/v1alpha1/namespaces/app/sealedsecrets/db/status",
+        )
+        .await;
+        let condition = &body["status"]["conditions"][0];
+        assert_eq!(
+            (condition["status"].as_str(), condition["reason"].as_str()),
+            (Some("False"), Some("Unmanaged"))
+        );
+        send.send_response(respond(StatusCode::OK, &body));
+        expect_silence(&mut handle).await;
+    });
+    let err = reconcile(Arc::new(ss), Arc::clone(&ctx)).await.unwrap_err();
+    assert!(matches!(err, Error::Unmanaged(_)));
+    server.await.unwrap();
+    assert_eq!(ctx.metrics.rsa_decryptions.get(), 0);
+}
+
+#[tokio::test]
+async fn an_undecryptable_value_is_reported_and_nothing_is_written() {
+    let (service, mut handle) = pair::<Request<Body>, Response<Body>>();
+    let ctx = context(Client::new(service, "default"));
+    // Sealed for "other" (strict scope), stored as "db": the label does not match.
+    let ss = sealed_secret("other");
+    let server = tokio::spawn(async move {
+        let (_, _, send) = expect(
+            &mut handle,
+            Method::GET,
+            "/api/v1/namespaces/app/secrets/db",
+        )
+        .await;
+        send.send_response(not_found());
+        let (_, body, send) =
+            expect(&mut handle, Method::POST, "/api/v1/namespaces/app/events").await;
+        assert_eq!(body["reason"], "ErrUnsealFailed");
+        assert_eq!(
+            body["message"],
+            "Failed to unseal: no key could decrypt secret (password)"
+        );
+        send.send_response(respond(StatusCode::CREATED, &body));
+        let (_, body, send) = expect(
+            &mut handle,
+            Method::PUT,
+            "/apis/bitnami.com/v1alpha1/namespaces/app/sealedsecrets/db/status",
+        )
+        .await;
+        let condition = &body["status"]["conditions"][0];
+        assert_eq!(condition["reason"], "UnsealFailed");
+        assert_eq!(
+            condition["message"],
+            "no key could decrypt secret (password)"
+        );
+        send.send_response(respond(StatusCode::OK, &body));
+        expect_silence(&mut handle).await;
+    });
+    let err = reconcile(Arc::new(ss), Arc::clone(&ctx)).await.unwrap_err();
+    assert_eq!(err.metric_reason(), "unseal");
+    server.await.unwrap();
+    assert_eq!(ctx.metrics.rsa_decryptions.get(), 1);
+    assert!(
+        ctx.metrics
+            .encode()
+            .contains("unseal_errors_total{reason=\"unseal\",namespace=\"app\"} 1")
+    );
+}
+
+#[tokio::test]
+async fn error_policy_gives_up_after_max_retries_and_at_once_when_immutable() {
+    let (service, _handle) = pair::<Request<Body>, Response<Body>>();
+    let ctx = context(Client::new(service, "default"));
+    let ss = Arc::new(sealed_secret("db"));
+    let unseal_error = Error::Unmanaged("x".into());
+    for _ in 0..5 {
+        assert_ne!(
+            error_policy(Arc::clone(&ss), &unseal_error, Arc::clone(&ctx)),
+            Action::await_change()
+        );
+    }
+    assert_eq!(
+        error_policy(Arc::clone(&ss), &unseal_error, Arc::clone(&ctx)),
+        Action::await_change(),
+        "the sixth failure gives up"
+    );
+    let mut edited = (*ss).clone();
+    edited.metadata.generation = Some(2);
+    assert_ne!(
+        error_policy(Arc::new(edited), &unseal_error, Arc::clone(&ctx)),
+        Action::await_change(),
+        "a new generation starts over"
+    );
+    assert_eq!(
+        error_policy(ss, &Error::Immutable("app/db".into()), ctx),
+        Action::await_change(),
+        "immutable is never retried"
+    );
+}
