@@ -31,6 +31,85 @@ pub struct Cli {
 pub enum Command {
     /// Write a new controller-shaped key pair (bring-your-own keys, offline demos).
     Keygen(KeygenArgs),
+    /// Re-seal every SealedSecret in files and directories with the newest key, in place.
+    Reseal(ResealArgs),
+}
+
+/// How to reach the cluster and the controller: kubectl's connection flags and Go
+/// kubeseal's `--controller-*`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ClusterFlags {
+    /// Namespace of sealed-secrets controller.
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_CONTROLLER_NAMESPACE",
+        default_value = "kube-system"
+    )]
+    pub controller_namespace: String,
+    /// Name of sealed-secrets controller.
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_CONTROLLER_NAME",
+        default_value = "sealed-secrets-controller"
+    )]
+    pub controller_name: String,
+    /// Path to the kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then in-cluster).
+    #[arg(long, env = "SEALED_SECRETS_KUBECONFIG")]
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// The kubeconfig context to use.
+    #[arg(long, env = "SEALED_SECRETS_CONTEXT")]
+    pub context: Option<String>,
+    /// The kubeconfig cluster to use.
+    #[arg(long, env = "SEALED_SECRETS_CLUSTER")]
+    pub cluster: Option<String>,
+    /// The kubeconfig user to use.
+    #[arg(long, env = "SEALED_SECRETS_USER")]
+    pub user: Option<String>,
+    /// The address and port of the Kubernetes API server.
+    #[arg(long, env = "SEALED_SECRETS_SERVER")]
+    pub server: Option<String>,
+    /// Bearer token for authentication to the API server.
+    #[arg(long, env = "SEALED_SECRETS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Path to a cert file for the certificate authority of the API server.
+    #[arg(long, env = "SEALED_SECRETS_CERTIFICATE_AUTHORITY", value_name = "FILE")]
+    pub certificate_authority: Option<std::path::PathBuf>,
+    /// Do not check the API server's certificate (insecure).
+    #[arg(long, env = "SEALED_SECRETS_INSECURE_SKIP_TLS_VERIFY", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = go_bool!(), action = ArgAction::Set)]
+    pub insecure_skip_tls_verify: bool,
+}
+
+/// `kubeseal reseal`.
+#[derive(Debug, Args)]
+pub struct ResealArgs {
+    /// Files and directories (searched recursively for .yaml, .yml and .json files).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<std::path::PathBuf>,
+    /// Change nothing; exit 0 when every SealedSecret is sealed with the newest key,
+    /// 2 when some need re-sealing, 1 on any error (including undecryptable ones).
+    #[arg(long)]
+    pub check: bool,
+    /// Re-seal even documents whose fingerprint annotation says they are current.
+    #[arg(long)]
+    pub force: bool,
+    /// The newest certificate (file or URL); offline mode needs it. Default: the controller's.
+    #[arg(long, env = "SEALED_SECRETS_CERT", value_name = "FILE")]
+    pub cert: Option<String>,
+    /// Private keys for offline re-sealing (PEM, or key Secrets as YAML/JSON);
+    /// repeatable and comma-separated. Without them the controller re-encrypts (/v1/rotate).
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_RECOVERY_PRIVATE_KEY",
+        value_delimiter = ',',
+        value_name = "FILE"
+    )]
+    pub recovery_private_key: Vec<std::path::PathBuf>,
+    /// Worker threads for offline re-sealing (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<std::num::NonZeroUsize>,
+    /// Cluster access, for online mode.
+    #[command(flatten)]
+    pub cluster: ClusterFlags,
 }
 
 /// `kubeseal keygen`.
@@ -59,20 +138,6 @@ pub struct Flags {
     /// Certificate / public key file or URL to use for encryption. Overrides --controller-*.
     #[arg(long, env = "SEALED_SECRETS_CERT", value_name = "FILE")]
     pub cert: Option<String>,
-    /// Namespace of sealed-secrets controller.
-    #[arg(
-        long,
-        env = "SEALED_SECRETS_CONTROLLER_NAMESPACE",
-        default_value = "kube-system"
-    )]
-    pub controller_namespace: String,
-    /// Name of sealed-secrets controller.
-    #[arg(
-        long,
-        env = "SEALED_SECRETS_CONTROLLER_NAME",
-        default_value = "sealed-secrets-controller"
-    )]
-    pub controller_name: String,
     /// Output format for sealed secret: json or yaml.
     #[arg(
         short = 'o',
@@ -135,12 +200,9 @@ pub struct Flags {
         value_name = "FILE"
     )]
     pub recovery_private_key: Vec<std::path::PathBuf>,
-    /// Path to the kubeconfig file.
-    #[arg(long, env = "SEALED_SECRETS_KUBECONFIG")]
-    pub kubeconfig: Option<std::path::PathBuf>,
-    /// The kubeconfig context to use.
-    #[arg(long, env = "SEALED_SECRETS_CONTEXT")]
-    pub context: Option<String>,
+    /// Cluster access (kubectl's connection flags) and where the controller is.
+    #[command(flatten)]
+    pub cluster: ClusterFlags,
     /// If present, the namespace scope for this request.
     #[arg(short = 'n', long, env = "SEALED_SECRETS_NAMESPACE")]
     pub namespace: Option<String>,

@@ -14,7 +14,8 @@ use sealed_secrets_core::cert::{CertificateParams, self_signed};
 use sealed_secrets_core::{Certificate, KeyRing, PrivateKey, Scope};
 use time::OffsetDateTime;
 
-use crate::cli::{Flags, KeygenArgs};
+use crate::cli::{ClusterFlags, Flags, KeygenArgs};
+use crate::cluster::{self, Controller, Verdict};
 use crate::io::{self, Output};
 use crate::kubeconfig;
 
@@ -34,6 +35,13 @@ pub fn run(flags: &Flags) -> Result<()> {
     {
         format = Format::Yaml;
     }
+    // Upstream #405: `--re-encrypt -f FILE` without `-w` rewrites FILE in place.
+    let in_place = flags.re_encrypt && out_path.is_none() && flags.secret_file.is_some();
+    let out_path = out_path.or(if in_place {
+        flags.secret_file.as_deref()
+    } else {
+        None
+    });
     let output = out_path.map_or(Output::Stdout, Output::File);
 
     if flags.recovery_unseal {
@@ -43,7 +51,7 @@ pub fn run(flags: &Flags) -> Result<()> {
         return validate(flags);
     }
     if flags.re_encrypt {
-        bail!(not_yet("--re-encrypt"));
+        return re_encrypt(flags, format, in_place, &output);
     }
     let cert_text = read_cert(flags)?;
     if flags.fetch_cert {
@@ -72,18 +80,18 @@ pub fn run(flags: &Flags) -> Result<()> {
     seal(flags, &cert, format, &output)
 }
 
-fn not_yet(what: &str) -> String {
-    format!(
-        "{what} needs cluster access, which this kubeseal does not have yet; use --cert FILE (and --recovery-private-key for offline --validate)"
-    )
+fn read_cert(flags: &Flags) -> Result<Vec<u8>> {
+    read_cert_from(flags.cert.as_deref(), &flags.cluster)
 }
 
-fn read_cert(flags: &Flags) -> Result<Vec<u8>> {
-    let Some(cert) = flags.cert.as_deref() else {
-        bail!(not_yet("fetching the certificate from the controller"));
+/// The certificate from `--cert` (a file, `file://`, or `http(s)://` URL), else from
+/// the controller through the API server.
+pub fn read_cert_from(cert: Option<&str>, cluster: &ClusterFlags) -> Result<Vec<u8>> {
+    let Some(cert) = cert else {
+        return Ok(Controller::connect(cluster)?.cert_pem()?);
     };
     if cert.starts_with("http://") || cert.starts_with("https://") {
-        bail!(not_yet("a certificate URL"));
+        return Ok(cluster::fetch_url(cert)?);
     }
     let path = cert.strip_prefix("file://").unwrap_or(cert);
     io::read_file(Path::new(path))
@@ -100,7 +108,10 @@ fn namespace(flags: &Flags) -> (String, bool) {
     match &flags.namespace {
         Some(ns) if !ns.is_empty() => (strip_ns_prefix(ns).to_owned(), true),
         _ => (
-            kubeconfig::context_namespace(flags.kubeconfig.as_deref(), flags.context.as_deref())
+            kubeconfig::context_namespace(
+                flags.cluster.kubeconfig.as_deref(),
+                flags.cluster.context.as_deref(),
+            )
                 .unwrap_or_else(|| "default".to_owned()),
             false,
         ),
@@ -251,26 +262,96 @@ fn recovery_unseal(flags: &Flags, format: Format, output: &Output) -> Result<()>
 }
 
 fn validate(flags: &Flags) -> Result<()> {
-    if flags.recovery_private_key.is_empty() {
-        bail!(not_yet("--validate without --recovery-private-key"));
-    }
-    let keys = key_ring(flags)?;
-    let docs = documents::parse(&read_input(flags)?)?;
+    let docs = documents::parse(&read_input(flags)?)
+        .map_err(|e| anyhow!("unable to decrypt sealed secret: {e}"))?;
     if docs.is_empty() {
         bail!("unable to decrypt sealed secret: no SealedSecret in the input");
     }
-    for doc in &docs {
-        let ss = sealed_secret_from(doc)?;
-        if let Err(e) = unseal(&ss, &keys, UnsealOptions::default()) {
+    let sealed = docs
+        .iter()
+        .map(sealed_secret_from)
+        .collect::<Result<Vec<_>>>()?;
+    if flags.recovery_private_key.is_empty() {
+        // Upstream: online through the controller, ignoring --cert.
+        let controller = Controller::connect(&flags.cluster)?;
+        for ss in &sealed {
+            let name = ss.metadata.name.clone().unwrap_or_default();
+            let body = serde_json::to_vec(ss).context("cannot encode the SealedSecret")?;
+            match controller
+                .verify(&body)
+                .map_err(|e| anyhow!("cannot validate sealed secret: {e}"))?
+            {
+                Verdict::Ok => {}
+                Verdict::CannotDecrypt => bail!("unable to decrypt sealed secret: {name}"),
+            }
+        }
+        return Ok(());
+    }
+    let keys = key_ring(flags)?;
+    for ss in &sealed {
+        if let Err(e) = unseal(ss, &keys, UnsealOptions::default()) {
             let name = ss.metadata.name.clone().unwrap_or_default();
             return Err(with_explanation(
                 anyhow!("unable to decrypt sealed secret: {name}: {e}"),
-                &ss,
+                ss,
                 &keys,
             ));
         }
     }
     Ok(())
+}
+
+/// `--re-encrypt`: through the controller's `/v1/rotate` (upstream), or offline
+/// with `--recovery-private-key` and `--cert` (#842).
+fn re_encrypt(flags: &Flags, format: Format, in_place: bool, output: &Output) -> Result<()> {
+    let input = read_input(flags)?;
+    let docs = documents::parse(&input)?;
+    if docs.is_empty() {
+        bail!("no SealedSecret in the input");
+    }
+    let sealed = docs
+        .iter()
+        .map(sealed_secret_from)
+        .collect::<Result<Vec<_>>>()?;
+    // In place, keep the file's own format unless -o was given explicitly.
+    let format = if in_place && !flags.format_explicit {
+        documents::detect(&String::from_utf8_lossy(&input))
+    } else {
+        format
+    };
+    let mut out = String::new();
+    if flags.recovery_private_key.is_empty() {
+        let controller = Controller::connect(&flags.cluster)?;
+        let bodies = sealed
+            .iter()
+            .map(serde_json::to_vec)
+            .collect::<Result<Vec<_>, _>>()
+            .context("cannot encode the SealedSecret")?;
+        for reply in controller.rotate_all(&bodies) {
+            let reply = reply?;
+            let mut ss: SealedSecret = serde_json::from_slice(&reply)
+                .map_err(|e| anyhow!("cannot re-encrypt secret: bad reply from the controller: {e}"))?;
+            ss.metadata.creation_timestamp = None;
+            ss.metadata.deletion_timestamp = None;
+            ss.metadata.generation = None;
+            out.push_str(&documents::render(&ss, format)?);
+        }
+    } else {
+        let Some(_) = flags.cert.as_deref() else {
+            bail!(
+                "offline --re-encrypt with --recovery-private-key also needs --cert (the certificate of the key to re-seal with)"
+            );
+        };
+        let cert = Certificate::from_pem(&read_cert(flags)?)?;
+        let keys = key_ring(flags)?;
+        for ss in sealed {
+            let name = ss.metadata.name.clone().unwrap_or_default();
+            let resealed = crate::reseal::reseal_offline(&mut rng(), ss, &keys, cert.public_key())
+                .map_err(|e| anyhow!("unable to rotate secret {name}: {e}"))?;
+            out.push_str(&documents::render(&resealed, format)?);
+        }
+    }
+    output.write(out.as_bytes())
 }
 
 /// `kubeseal keygen`.

@@ -3,9 +3,11 @@
 //! included.
 
 mod cli;
+mod cluster;
 mod commands;
 mod io;
 mod kubeconfig;
+mod reseal;
 
 use std::process::ExitCode;
 
@@ -40,6 +42,10 @@ fn main() -> ExitCode {
     }
     let result = match &cli.command {
         Some(cli::Command::Keygen(args)) => commands::keygen(args),
+        Some(cli::Command::Reseal(args)) => match reseal::run(args) {
+            Ok(code) => return ExitCode::from(code),
+            Err(e) => Err(e),
+        },
         None => commands::run(&cli.flags),
     };
     match result {
