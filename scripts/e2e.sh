@@ -44,4 +44,4 @@ fi
 
 cargo build -p sealed-secrets-controller -p kubeseal-cli
 # The tests never read the ambient KUBECONFIG; unset it so nothing else does either.
-env -u KUBECONFIG cargo test -p e2e "${cargo_args[@]}"
+env -u KUBECONFIG cargo test -p e2e --no-fail-fast "${cargo_args[@]}"

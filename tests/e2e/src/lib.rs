@@ -441,15 +441,11 @@ impl TestEnv {
                     continue;
                 }
             };
-            for p in &plaintexts {
-                for (form, needle) in [("plaintext", p.clone()), ("base64", STANDARD.encode(p))] {
-                    if text.contains(&needle) {
-                        found.push(format!(
-                            "controller log {} contains a secret value ({form} of {p:?})",
-                            log.display()
-                        ));
-                    }
-                }
+            for (form, p) in secrets_in(&text, &plaintexts) {
+                found.push(format!(
+                    "controller log {} contains a secret value ({form} of {p:?})",
+                    log.display()
+                ));
             }
         }
         found
@@ -679,6 +675,21 @@ impl Drop for TestEnv {
     }
 }
 
+/// Which of `values` occur in `text`, as themselves or base64-encoded (how Secret data
+/// looks in a dumped object): (form, value) pairs.
+pub fn secrets_in<'v>(text: &str, values: &'v [String]) -> Vec<(&'static str, &'v str)> {
+    let mut found = Vec::new();
+    for v in values {
+        if text.contains(v.as_str()) {
+            found.push(("plaintext", v.as_str()));
+        }
+        if text.contains(&STANDARD.encode(v)) {
+            found.push(("base64", v.as_str()));
+        }
+    }
+    found
+}
+
 /// Parses kubeseal's JSON output.
 pub fn parse_sealed_secret(bytes: &[u8]) -> SealedSecret {
     serde_json::from_slice(bytes).unwrap_or_else(|e| {
@@ -725,4 +736,27 @@ pub fn secret_item<'a>(secret: &'a Secret, key: &str) -> &'a [u8] {
         .and_then(|d| d.get(key))
         .map(|b| b.0.as_slice())
         .unwrap_or_else(|| panic!("Secret {:?} has no {key:?}", secret.metadata.name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_found_raw_and_base64() {
+        let values = vec![
+            "e2e-pw-1".to_owned(),
+            "e2e-pw-2".to_owned(),
+            "absent".to_owned(),
+        ];
+        let log = format!(
+            "INFO unsealed value=e2e-pw-1\nDEBUG secret data={{\"password\":\"{}\"}}\n",
+            STANDARD.encode("e2e-pw-2")
+        );
+        assert_eq!(
+            secrets_in(&log, &values),
+            vec![("plaintext", "e2e-pw-1"), ("base64", "e2e-pw-2")]
+        );
+        assert!(secrets_in("nothing to see", &values).is_empty());
+    }
 }
