@@ -32,7 +32,7 @@ pub enum Command {
     /// Write a new controller-shaped key pair (bring-your-own keys, offline demos).
     Keygen(KeygenArgs),
     /// Re-seal every SealedSecret in files and directories with the newest key, in place.
-    Reseal(ResealArgs),
+    Reseal(Box<ResealArgs>),
 }
 
 /// How to reach the cluster and the controller: kubectl's connection flags and Go
@@ -72,7 +72,11 @@ pub struct ClusterFlags {
     #[arg(long, env = "SEALED_SECRETS_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// Path to a cert file for the certificate authority of the API server.
-    #[arg(long, env = "SEALED_SECRETS_CERTIFICATE_AUTHORITY", value_name = "FILE")]
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_CERTIFICATE_AUTHORITY",
+        value_name = "FILE"
+    )]
     pub certificate_authority: Option<std::path::PathBuf>,
     /// Do not check the API server's certificate (insecure).
     #[arg(long, env = "SEALED_SECRETS_INSECURE_SKIP_TLS_VERIFY", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = go_bool!(), action = ArgAction::Set)]

@@ -199,6 +199,9 @@ async fn load_config(flags: &ClusterFlags) -> Result<Config, ClusterError> {
     if flags.insecure_skip_tls_verify {
         config.accept_invalid_certs = true;
     }
+    // kube retries 429/503/504 with backoff by itself; a controller that is not
+    // ready should be reported at once, and 429 is handled with Retry-After here.
+    config.default_retry = false;
     Ok(config)
 }
 
@@ -268,13 +271,14 @@ impl Controller {
         server: &str,
         request: Request<Vec<u8>>,
     ) -> Result<Reply, ClusterError> {
-        let response = client
-            .send(request.map(Into::into))
-            .await
-            .map_err(|e| ClusterError::Unreachable {
-                server: server.to_owned(),
-                message: error_chain(&e),
-            })?;
+        let response =
+            client
+                .send(request.map(Into::into))
+                .await
+                .map_err(|e| ClusterError::Unreachable {
+                    server: server.to_owned(),
+                    message: error_chain(&e),
+                })?;
         let status = response.status();
         let retry_after = response
             .headers()
@@ -435,7 +439,9 @@ impl Controller {
                     let wait = reply.retry_after.unwrap_or(Duration::from_secs(1));
                     std::thread::sleep(wait.min(Duration::from_secs(10)));
                 }
-                _ => return Err(self.proxy_error("cannot validate sealed secret", "create", &reply)),
+                _ => {
+                    return Err(self.proxy_error("cannot validate sealed secret", "create", &reply));
+                }
             }
         }
         Err(ClusterError::RateLimited)
@@ -530,8 +536,10 @@ pub fn fetch_url(url: &str) -> Result<Vec<u8>, ClusterError> {
         .path_and_query()
         .map_or("/".to_owned(), |p| p.as_str().to_owned());
     let runtime = runtime()?;
+    let mut config = Config::new(origin);
+    config.default_retry = false;
     let client = runtime
-        .block_on(async { Client::try_from(Config::new(origin)) })
+        .block_on(async { Client::try_from(config) })
         .map_err(|e| ClusterError::Config(e.to_string()))?;
     let request = Request::get(path)
         .header(header::ACCEPT, "application/x-pem-file, */*")

@@ -112,7 +112,7 @@ fn namespace(flags: &Flags) -> (String, bool) {
                 flags.cluster.kubeconfig.as_deref(),
                 flags.cluster.context.as_deref(),
             )
-                .unwrap_or_else(|| "default".to_owned()),
+            .unwrap_or_else(|| "default".to_owned()),
             false,
         ),
     }
@@ -329,8 +329,9 @@ fn re_encrypt(flags: &Flags, format: Format, in_place: bool, output: &Output) ->
             .context("cannot encode the SealedSecret")?;
         for reply in controller.rotate_all(&bodies) {
             let reply = reply?;
-            let mut ss: SealedSecret = serde_json::from_slice(&reply)
-                .map_err(|e| anyhow!("cannot re-encrypt secret: bad reply from the controller: {e}"))?;
+            let mut ss: SealedSecret = serde_json::from_slice(&reply).map_err(|e| {
+                anyhow!("cannot re-encrypt secret: bad reply from the controller: {e}")
+            })?;
             ss.metadata.creation_timestamp = None;
             ss.metadata.deletion_timestamp = None;
             ss.metadata.generation = None;

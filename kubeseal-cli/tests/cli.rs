@@ -415,7 +415,9 @@ fn bad_inputs() {
         "unexpected argument '--bogus-flag'",
     );
     fails(
-        kubeseal().env_remove("KUBERNETES_SERVICE_HOST").write_stdin(SECRET),
+        kubeseal()
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .write_stdin(SECRET),
         "cannot load cluster configuration: no kubeconfig found",
     );
     let sealed = seal(&keys, &[], SECRET);

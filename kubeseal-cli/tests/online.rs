@@ -14,8 +14,7 @@ use tempfile::TempDir;
 
 const SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: app\nstringData:\n  password: hunter2\n";
 const SVC: &str = "/api/v1/namespaces/kube-system/services/sealed-secrets-controller";
-const PROXY: &str =
-    "/api/v1/namespaces/kube-system/services/http:sealed-secrets-controller:/proxy";
+const PROXY: &str = "/api/v1/namespaces/kube-system/services/http:sealed-secrets-controller:/proxy";
 
 fn kubeseal() -> Command {
     let mut cmd = Command::cargo_bin("kubeseal").unwrap();
@@ -70,41 +69,56 @@ fn controller(keys: &Keys, port: Option<&'static str>) -> FakeApiServer {
         "/api/v1/namespaces/kube-system/services/http:sealed-secrets-controller:{}/proxy",
         port.unwrap_or("")
     );
-    FakeApiServer::start(move |req: &Seen| match (req.method.as_str(), req.path.as_str()) {
-        ("GET", SVC) => (200, "application/json", service(port)),
-        ("GET", p) if p == format!("{prefix}/v1/cert.pem") => {
-            (200, "application/x-pem-file", cert.clone())
-        }
-        ("POST", p) if p == format!("{prefix}/v1/verify") => {
-            let ok = kubeseal()
-                .args(["--validate", "--recovery-private-key", &key_paths])
-                .write_stdin(req.body.clone())
-                .output()
-                .unwrap()
-                .status
-                .success();
-            (if ok { 200 } else { 409 }, "text/plain", Vec::new())
-        }
-        ("POST", p) if p == format!("{prefix}/v1/rotate") => {
-            let out = kubeseal()
-                .args(["--re-encrypt", "--recovery-private-key", &key_paths, "--cert"])
-                .arg(&new_cert)
-                .write_stdin(req.body.clone())
-                .output()
-                .unwrap();
-            if out.status.success() {
-                // Like upstream: JSON without apiVersion/kind.
-                let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-                let o = v.as_object_mut().unwrap();
-                o.remove("apiVersion");
-                o.remove("kind");
-                (200, "text/plain", serde_json::to_vec(&v).unwrap())
-            } else {
-                (500, "text/plain", Vec::new())
+    FakeApiServer::start(
+        move |req: &Seen| match (req.method.as_str(), req.path.as_str()) {
+            ("GET", SVC) => (200, "application/json", service(port)),
+            ("GET", p) if p == format!("{prefix}/v1/cert.pem") => {
+                (200, "application/x-pem-file", cert.clone())
             }
-        }
-        _ => (404, "application/json", status(404, "NotFound", "the server could not find the requested resource")),
-    })
+            ("POST", p) if p == format!("{prefix}/v1/verify") => {
+                let ok = kubeseal()
+                    .args(["--validate", "--recovery-private-key", &key_paths])
+                    .write_stdin(req.body.clone())
+                    .output()
+                    .unwrap()
+                    .status
+                    .success();
+                (if ok { 200 } else { 409 }, "text/plain", Vec::new())
+            }
+            ("POST", p) if p == format!("{prefix}/v1/rotate") => {
+                let out = kubeseal()
+                    .args([
+                        "--re-encrypt",
+                        "--recovery-private-key",
+                        &key_paths,
+                        "--cert",
+                    ])
+                    .arg(&new_cert)
+                    .write_stdin(req.body.clone())
+                    .output()
+                    .unwrap();
+                if out.status.success() {
+                    // Like upstream: JSON without apiVersion/kind.
+                    let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                    let o = v.as_object_mut().unwrap();
+                    o.remove("apiVersion");
+                    o.remove("kind");
+                    (200, "text/plain", serde_json::to_vec(&v).unwrap())
+                } else {
+                    (500, "text/plain", Vec::new())
+                }
+            }
+            _ => (
+                404,
+                "application/json",
+                status(
+                    404,
+                    "NotFound",
+                    "the server could not find the requested resource",
+                ),
+            ),
+        },
+    )
 }
 
 fn stdout_of(cmd: &mut Command) -> String {
@@ -129,7 +143,9 @@ fn named_port_and_controller_flags_and_env() {
     let keys = Keys::new();
     let cert = keys.cert_pem("new");
     let api = FakeApiServer::start(move |req: &Seen| match req.path.as_str() {
-        "/api/v1/namespaces/ss/services/sealed-secrets" => (200, "application/json", service(Some("http"))),
+        "/api/v1/namespaces/ss/services/sealed-secrets" => {
+            (200, "application/json", service(Some("http")))
+        }
         "/api/v1/namespaces/ss/services/http:sealed-secrets:http/proxy/v1/cert.pem" => {
             (200, "application/x-pem-file", cert.clone())
         }
@@ -164,24 +180,74 @@ fn errors_say_what_to_do() {
             .stdout("")
             .stderr(predicate::str::contains(want));
     };
-    let api = FakeApiServer::start(|_| (404, "application/json", status(404, "NotFound", "services \"x\" not found")));
-    fails(&api, &[], "cannot get sealed secret service: services \"sealed-secrets-controller\" not found in namespace \"kube-system\".\nPlease, use the flag --controller-name and --controller-namespace");
+    let api = FakeApiServer::start(|_| {
+        (
+            404,
+            "application/json",
+            status(404, "NotFound", "services \"x\" not found"),
+        )
+    });
+    fails(
+        &api,
+        &[],
+        "cannot get sealed secret service: services \"sealed-secrets-controller\" not found in namespace \"kube-system\".\nPlease, use the flag --controller-name and --controller-namespace",
+    );
 
-    let api = FakeApiServer::start(|_| (403, "application/json", status(403, "Forbidden", "services \"x\" is forbidden: User \"dev\" cannot get resource")));
-    fails(&api, &[], "hint: the user needs RBAC `get` on `services/sealed-secrets-controller` in namespace \"kube-system\"");
+    let api = FakeApiServer::start(|_| {
+        (
+            403,
+            "application/json",
+            status(
+                403,
+                "Forbidden",
+                "services \"x\" is forbidden: User \"dev\" cannot get resource",
+            ),
+        )
+    });
+    fails(
+        &api,
+        &[],
+        "hint: the user needs RBAC `get` on `services/sealed-secrets-controller` in namespace \"kube-system\"",
+    );
 
-    let api = FakeApiServer::start(|_| (401, "application/json", status(401, "Unauthorized", "Unauthorized")));
+    let api = FakeApiServer::start(|_| {
+        (
+            401,
+            "application/json",
+            status(401, "Unauthorized", "Unauthorized"),
+        )
+    });
     fails(&api, &[], "rejected the credentials (401 Unauthorized)");
 
     let api = FakeApiServer::start(|req: &Seen| match req.path.as_str() {
         SVC => (200, "application/json", service(None)),
-        _ => (503, "application/json", status(503, "ServiceUnavailable", "no endpoints available for service \\\"sealed-secrets-controller\\\"")),
+        _ => (
+            503,
+            "application/json",
+            status(
+                503,
+                "ServiceUnavailable",
+                "no endpoints available for service \\\"sealed-secrets-controller\\\"",
+            ),
+        ),
     });
-    fails(&api, &[], "the sealed-secrets controller is not ready: no endpoints available for service \"sealed-secrets-controller\"");
+    fails(
+        &api,
+        &[],
+        "the sealed-secrets controller is not ready: no endpoints available for service \"sealed-secrets-controller\"",
+    );
 
     let api = FakeApiServer::start(|req: &Seen| match req.path.as_str() {
         SVC => (200, "application/json", service(None)),
-        _ => (403, "application/json", status(403, "Forbidden", "services \\\"http:sealed-secrets-controller:\\\" is forbidden")),
+        _ => (
+            403,
+            "application/json",
+            status(
+                403,
+                "Forbidden",
+                "services \\\"http:sealed-secrets-controller:\\\" is forbidden",
+            ),
+        ),
     });
     fails(&api, &[], "RBAC `get` on `services/proxy`");
 
@@ -189,22 +255,35 @@ fn errors_say_what_to_do() {
         SVC => (200, "application/json", service(None)),
         _ => (500, "text/plain", b"cannot get certificate\n".to_vec()),
     });
-    fails(&api, &[], "the controller has no sealing key yet (cannot get certificate)");
+    fails(
+        &api,
+        &[],
+        "the controller has no sealing key yet (cannot get certificate)",
+    );
 
     // Nothing listening.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     kubeseal()
-        .args(["--fetch-cert", "--server", &format!("http://127.0.0.1:{port}")])
+        .args([
+            "--fetch-cert",
+            "--server",
+            &format!("http://127.0.0.1:{port}"),
+        ])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("cannot reach the Kubernetes API server at http://127.0.0.1"));
+        .stderr(predicate::str::contains(
+            "cannot reach the Kubernetes API server at http://127.0.0.1",
+        ));
 
     // No configuration at all.
-    kubeseal()
-        .arg("--fetch-cert")
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("cannot load cluster configuration").and(predicate::str::contains("hint: pass --kubeconfig")));
+    kubeseal().arg("--fetch-cert").assert().code(1).stderr(
+        predicate::str::contains("cannot load cluster configuration")
+            .and(predicate::str::contains("hint: pass --kubeconfig")),
+    );
 }
 
 #[test]
@@ -221,16 +300,46 @@ fn kubeconfig_context_is_used() {
         ),
     )
     .unwrap();
-    let out = stdout_of(kubeseal().arg("--fetch-cert").env("KUBECONFIG", &kc).args(["--context", "right"]));
+    let out = stdout_of(
+        kubeseal()
+            .arg("--fetch-cert")
+            .env("KUBECONFIG", &kc)
+            .args(["--context", "right"]),
+    );
     assert_eq!(out.as_bytes(), keys.cert_pem("new"));
-    assert_eq!(api.requests()[0].authorization.as_deref(), Some("Bearer from-kubeconfig"));
-    let out = stdout_of(kubeseal().arg("--fetch-cert").arg("--kubeconfig").arg(&kc).args(["--context", "wrong", "--server", &api.url, "--token", "flag"]));
+    assert_eq!(
+        api.requests()[0].authorization.as_deref(),
+        Some("Bearer from-kubeconfig")
+    );
+    let out = stdout_of(
+        kubeseal()
+            .arg("--fetch-cert")
+            .arg("--kubeconfig")
+            .arg(&kc)
+            .args([
+                "--context",
+                "wrong",
+                "--server",
+                &api.url,
+                "--token",
+                "flag",
+            ]),
+    );
     assert_eq!(out.as_bytes(), keys.cert_pem("new"));
-    assert_eq!(api.requests().last().unwrap().authorization.as_deref(), Some("Bearer flag"));
+    assert_eq!(
+        api.requests().last().unwrap().authorization.as_deref(),
+        Some("Bearer flag")
+    );
 }
 
 fn seal_with(keys: &Keys, cert: &str, input: &str) -> String {
-    stdout_of(kubeseal().arg("--cert").arg(keys.path(cert)).args(["-o", "yaml"]).write_stdin(input.to_owned()))
+    stdout_of(
+        kubeseal()
+            .arg("--cert")
+            .arg(keys.path(cert))
+            .args(["-o", "yaml"])
+            .write_stdin(input.to_owned()),
+    )
 }
 
 #[test]
@@ -245,7 +354,10 @@ fn validate_and_re_encrypt_online() {
         .success()
         .stdout("");
     let posted = api.requests().last().unwrap().clone();
-    assert_eq!((posted.method.as_str(), posted.path.as_str()), ("POST", format!("{PROXY}/v1/verify").as_str()));
+    assert_eq!(
+        (posted.method.as_str(), posted.path.as_str()),
+        ("POST", format!("{PROXY}/v1/verify").as_str())
+    );
     let body: serde_json::Value = serde_json::from_slice(&posted.body).unwrap();
     assert_eq!(body["kind"], "SealedSecret");
 
@@ -269,9 +381,17 @@ fn validate_and_re_encrypt_online() {
         .success()
         .stdout("");
     let rotated = std::fs::read_to_string(&file).unwrap();
-    assert!(rotated.starts_with("---\napiVersion: bitnami.com/v1alpha1\n"), "{rotated}");
+    assert!(
+        rotated.starts_with("---\napiVersion: bitnami.com/v1alpha1\n"),
+        "{rotated}"
+    );
     assert_ne!(rotated, sealed);
-    let unsealed = stdout_of(kubeseal().args(["--recovery-unseal", "--recovery-private-key"]).arg(keys.path("new.key")).write_stdin(rotated));
+    let unsealed = stdout_of(
+        kubeseal()
+            .args(["--recovery-unseal", "--recovery-private-key"])
+            .arg(keys.path("new.key"))
+            .write_stdin(rotated),
+    );
     assert!(unsealed.contains("aHVudGVyMg=="));
 }
 
@@ -283,25 +403,39 @@ fn reseal_tree_online() {
     let old = seal_with(&keys, "old.crt", SECRET);
     let current = seal_with(&keys, "new.crt", &SECRET.replace("name: db", "name: db2"));
     let file = dir.path().join("a.yaml");
-    std::fs::write(&file, format!("# keep me\n{old}---\nkind: ConfigMap\nmetadata:\n  name: c # and me\n{current}")).unwrap();
+    std::fs::write(
+        &file,
+        format!("# keep me\n{old}---\nkind: ConfigMap\nmetadata:\n  name: c # and me\n{current}"),
+    )
+    .unwrap();
     kubeseal()
         .args(["reseal", "--check", "--server", &api.url])
         .arg(dir.path())
         .assert()
         .code(2)
-        .stdout(predicate::str::contains("needs re-sealing:").and(predicate::str::contains("app/db (sealed with SHA256:")));
+        .stdout(
+            predicate::str::contains("needs re-sealing:")
+                .and(predicate::str::contains("app/db (sealed with SHA256:")),
+        );
     kubeseal()
         .args(["reseal", "--server", &api.url])
         .arg(dir.path())
         .assert()
         .success()
         .stderr(predicate::str::contains("2 SealedSecrets in 1 files: 1 re-sealed, 1 already current, 0 failed; 1 files rewritten"));
-    let rotates = api.requests().iter().filter(|r| r.path.ends_with("/v1/rotate")).count();
+    let rotates = api
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/v1/rotate"))
+        .count();
     assert_eq!(rotates, 1, "only the stale one goes to the controller");
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.starts_with("# keep me\n---\n"));
     assert!(text.contains("---\nkind: ConfigMap\nmetadata:\n  name: c # and me\n"));
-    assert!(text.ends_with(&current), "the current document is untouched");
+    assert!(
+        text.ends_with(&current),
+        "the current document is untouched"
+    );
     kubeseal()
         .args(["reseal", "--check", "--server", &api.url])
         .arg(dir.path())

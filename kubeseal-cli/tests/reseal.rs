@@ -62,7 +62,10 @@ fn files(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                out.push((p.strip_prefix(root).unwrap().to_path_buf(), std::fs::read(&p).unwrap()));
+                out.push((
+                    p.strip_prefix(root).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                ));
             }
         }
     }
@@ -88,7 +91,12 @@ fn sealed_secrets(text: &str) -> Vec<serde_json::Value> {
         if d["kind"] == "SealedSecret" {
             out.push(d);
         } else if let Some(items) = d["items"].as_array() {
-            out.extend(items.iter().filter(|i| i["kind"] == "SealedSecret").cloned());
+            out.extend(
+                items
+                    .iter()
+                    .filter(|i| i["kind"] == "SealedSecret")
+                    .cloned(),
+            );
         }
     }
     out
@@ -119,11 +127,16 @@ fn normalized(text: &str) -> String {
 
 fn offline(dir: &Path) -> Command {
     let mut cmd = kubeseal();
-    cmd.args(["reseal", "--cert", &key("new.crt"), "--recovery-private-key"])
-        .arg(format!("{},{}", key("old.key"), key("older.key")))
-        .arg("--recovery-private-key")
-        .arg(key("new.key"))
-        .arg(dir);
+    cmd.args([
+        "reseal",
+        "--cert",
+        &key("new.crt"),
+        "--recovery-private-key",
+    ])
+    .arg(format!("{},{}", key("old.key"), key("older.key")))
+    .arg("--recovery-private-key")
+    .arg(key("new.key"))
+    .arg(dir);
     cmd
 }
 
@@ -160,7 +173,10 @@ fn reseal_tree_offline_rewrites_only_sealed_secrets() {
             assert_eq!(old, new, "{name} is not touched");
             continue;
         }
-        let (old, new) = (String::from_utf8(old.clone()).unwrap(), String::from_utf8(new.clone()).unwrap());
+        let (old, new) = (
+            String::from_utf8(old.clone()).unwrap(),
+            String::from_utf8(new.clone()).unwrap(),
+        );
         let golden_path = data("golden").join(&name);
         if std::env::var_os("KUBESEAL_UPDATE_GOLDEN").is_some() {
             std::fs::create_dir_all(golden_path.parent().unwrap()).unwrap();
@@ -171,21 +187,51 @@ fn reseal_tree_offline_rewrites_only_sealed_secrets() {
         let (old_ss, new_ss) = (sealed_secrets(&old), sealed_secrets(&new));
         assert_eq!(old_ss.len(), new_ss.len());
         for (o, n) in old_ss.iter().zip(&new_ss) {
-            assert_eq!(n["metadata"]["annotations"]["sealed-secrets-rs.io/key-fingerprint"], new_fp.trim());
-            let was = unseal(o, &format!("{},{},{}", key("old.key"), key("older.key"), key("new.key"))).unwrap();
-            assert_eq!(unseal(n, &key("new.key")), Some(was), "{name}: same Secret, now under the new key");
+            assert_eq!(
+                n["metadata"]["annotations"]["sealed-secrets-rs.io/key-fingerprint"],
+                new_fp.trim()
+            );
+            let was = unseal(
+                o,
+                &format!("{},{},{}", key("old.key"), key("older.key"), key("new.key")),
+            )
+            .unwrap();
+            assert_eq!(
+                unseal(n, &key("new.key")),
+                Some(was),
+                "{name}: same Secret, now under the new key"
+            );
         }
     }
 
     // Now everything is current, by annotation and by trial; a second run is a no-op.
-    kubeseal().args(["reseal", "--check", "--cert", &key("new.crt")]).arg(dir.path()).assert().success().stdout("");
     kubeseal()
-        .args(["reseal", "--check", "--cert", &key("new.crt"), "--recovery-private-key", &key("new.key")])
+        .args(["reseal", "--check", "--cert", &key("new.crt")])
         .arg(dir.path())
         .assert()
         .success()
-        .stderr(predicate::str::starts_with("reseal --check: 7 SealedSecrets in 7 files: 7 current, 0 need re-sealing, 0 failed"));
-    offline(dir.path()).assert().success().stderr(predicate::str::contains("0 re-sealed, 7 already current, 0 failed; 0 files rewritten"));
+        .stdout("");
+    kubeseal()
+        .args([
+            "reseal",
+            "--check",
+            "--cert",
+            &key("new.crt"),
+            "--recovery-private-key",
+            &key("new.key"),
+        ])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stderr(predicate::str::starts_with(
+            "reseal --check: 7 SealedSecrets in 7 files: 7 current, 0 need re-sealing, 0 failed",
+        ));
+    offline(dir.path())
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "0 re-sealed, 7 already current, 0 failed; 0 files rewritten",
+        ));
     assert_eq!(files(dir.path()), after);
 }
 
@@ -199,19 +245,37 @@ fn check_reports_what_needs_resealing_and_changes_nothing() {
         .arg(dir.path())
         .assert()
         .code(2)
-        .stderr(predicate::str::starts_with("reseal --check: 7 SealedSecrets in 7 files: 1 current, 6 need re-sealing, 0 failed"));
+        .stderr(predicate::str::starts_with(
+            "reseal --check: 7 SealedSecrets in 7 files: 1 current, 6 need re-sealing, 0 failed",
+        ));
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert_eq!(stdout.lines().count(), 6, "{stdout}");
     assert!(stdout.contains("app/go-sealed.yml: apps/legacy (no key fingerprint annotation; pass --recovery-private-key to check by trial)"), "{stdout}");
-    assert!(stdout.contains("app/secrets.yaml: apps/db (sealed with SHA256:"), "{stdout}");
+    assert!(
+        stdout.contains("app/secrets.yaml: apps/db (sealed with SHA256:"),
+        "{stdout}"
+    );
     // Private keys: by trial.
     kubeseal()
-        .args(["reseal", "--check", "--cert", &key("new.crt"), "--recovery-private-key"])
-        .arg(format!("{},{},{}", key("old.key"), key("older.key"), key("new.key")))
+        .args([
+            "reseal",
+            "--check",
+            "--cert",
+            &key("new.crt"),
+            "--recovery-private-key",
+        ])
+        .arg(format!(
+            "{},{},{}",
+            key("old.key"),
+            key("older.key"),
+            key("new.key")
+        ))
         .arg(dir.path())
         .assert()
         .code(2)
-        .stderr(predicate::str::starts_with("reseal --check: 7 SealedSecrets in 7 files: 1 current, 6 need re-sealing, 0 failed"));
+        .stderr(predicate::str::starts_with(
+            "reseal --check: 7 SealedSecrets in 7 files: 1 current, 6 need re-sealing, 0 failed",
+        ));
     assert_eq!(files(dir.path()), before);
 }
 
@@ -224,8 +288,14 @@ fn failures_stay_in_their_document() {
         .code(1)
         .stderr(predicate::str::contains("2 failed; 1 files rewritten"));
     let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
-    assert!(stderr.contains("bad.yaml: document 1: cannot parse"), "{stderr}");
-    assert!(stderr.contains("lost.yaml: apps/lost: no key could decrypt secret (token)"), "{stderr}");
+    assert!(
+        stderr.contains("bad.yaml: document 1: cannot parse"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("lost.yaml: apps/lost: no key could decrypt secret (token)"),
+        "{stderr}"
+    );
     let after = files(dir.path());
     for ((path, old), (_, new)) in before.iter().zip(&after) {
         if path.ends_with("good.yaml") {
@@ -235,7 +305,14 @@ fn failures_stay_in_their_document() {
         }
     }
     kubeseal()
-        .args(["reseal", "--check", "--cert", &key("new.crt"), "--recovery-private-key", &key("new.key")])
+        .args([
+            "reseal",
+            "--check",
+            "--cert",
+            &key("new.crt"),
+            "--recovery-private-key",
+            &key("new.key"),
+        ])
         .arg(dir.path())
         .assert()
         .code(1);
@@ -247,7 +324,9 @@ fn usage_errors() {
         .args(["reseal", "--recovery-private-key", &key("old.key"), "."])
         .assert()
         .code(1)
-        .stderr(predicate::str::starts_with("error: offline re-sealing needs --cert"));
+        .stderr(predicate::str::starts_with(
+            "error: offline re-sealing needs --cert",
+        ));
     kubeseal()
         .args(["reseal", "--cert", &key("new.crt"), "/nonexistent/tree"])
         .assert()
@@ -260,7 +339,15 @@ fn usage_errors() {
 fn re_encrypt_offline() {
     let text = std::fs::read_to_string(data("tree/app/go-sealed.yml")).unwrap();
     let out = kubeseal()
-        .args(["--re-encrypt", "-o", "yaml", "--cert", &key("new.crt"), "--recovery-private-key", &key("older.key")])
+        .args([
+            "--re-encrypt",
+            "-o",
+            "yaml",
+            "--cert",
+            &key("new.crt"),
+            "--recovery-private-key",
+            &key("older.key"),
+        ])
         .write_stdin(text.clone())
         .assert()
         .success();

@@ -131,10 +131,10 @@ pub fn apply(ss: &mut SealedSecret, new: &NewCiphertexts) {
     if new.data.is_some() {
         ss.spec.data = new.data.clone();
     }
-    ss.metadata
-        .annotations
-        .get_or_insert_default()
-        .insert(annotations::KEY_FINGERPRINT.to_owned(), new.fingerprint.clone());
+    ss.metadata.annotations.get_or_insert_default().insert(
+        annotations::KEY_FINGERPRINT.to_owned(),
+        new.fingerprint.clone(),
+    );
 }
 
 /// Offline `--re-encrypt`: open with `keys`, seal to `key`.

@@ -27,8 +27,8 @@ use sealed_secrets::{SealedSecret, key_secret};
 use sealed_secrets_core::{Certificate, Fingerprint, KeyRing};
 use serde_json::Value;
 
-pub use crypto::reseal_offline;
 use crypto::NewCiphertexts;
+pub use crypto::reseal_offline;
 use text::{Edit, FileFormat};
 
 use crate::cli::ResealArgs;
@@ -124,14 +124,15 @@ pub fn run(args: &ResealArgs) -> Result<u8> {
         .unwrap_or(1);
     let progress = Progress::new(std::io::stderr().is_terminal());
 
-    let plans: Vec<Plan> = parallel_map(&files, threads, |p| load(p));
+    let plans: Vec<Plan> = parallel_map(&files, threads, load);
     let jobs: Vec<(usize, usize, usize)> = plans
         .iter()
         .enumerate()
         .flat_map(|(f, plan)| {
-            plan.pieces.iter().enumerate().flat_map(move |(p, piece)| {
-                (0..piece.targets.len()).map(move |t| (f, p, t))
-            })
+            plan.pieces
+                .iter()
+                .enumerate()
+                .flat_map(move |(p, piece)| (0..piece.targets.len()).map(move |t| (f, p, t)))
         })
         .collect();
     let target = |&(f, p, t): &(usize, usize, usize)| &plans[f].pieces[p].targets[t].ss;
@@ -374,16 +375,21 @@ fn load(path: &PathBuf) -> Plan {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
-            plan.errors
-                .push(format!("open {}: {}", path.display(), io::os_error_text(&e)));
+            plan.errors.push(format!(
+                "open {}: {}",
+                path.display(),
+                io::os_error_text(&e)
+            ));
             return plan;
         }
     };
     let mentions = |b: &[u8]| b.windows(12).any(|w| w == b"SealedSecret");
     let Ok(text) = std::str::from_utf8(&bytes) else {
         if mentions(&bytes) {
-            plan.errors
-                .push(format!("{}: not UTF-8 text; left unchanged", path.display()));
+            plan.errors.push(format!(
+                "{}: not UTF-8 text; left unchanged",
+                path.display()
+            ));
         }
         return plan;
     };
@@ -474,7 +480,10 @@ fn apply(value: &mut Value, item: Option<usize>, new: &NewCiphertexts) {
     if !ss.get("metadata").is_some_and(Value::is_object) {
         ss["metadata"] = Value::Object(Default::default());
     }
-    if !ss["metadata"].get("annotations").is_some_and(Value::is_object) {
+    if !ss["metadata"]
+        .get("annotations")
+        .is_some_and(Value::is_object)
+    {
         ss["metadata"]["annotations"] = Value::Object(Default::default());
     }
     ss["metadata"]["annotations"][annotations::KEY_FINGERPRINT] =
@@ -637,7 +646,11 @@ impl Summary {
 
 /// Maps `f` over `items` on `threads` threads (work taken one item at a time, so
 /// slow items do not hold up a whole share); results in input order.
-fn parallel_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
     let threads = threads.clamp(1, items.len().max(1));
     if threads == 1 {
         return items.iter().map(&f).collect();
@@ -716,7 +729,10 @@ mod tests {
     #[test]
     fn parallel_map_keeps_order() {
         let items: Vec<usize> = (0..100).collect();
-        assert_eq!(parallel_map(&items, 4, |i| i * 2), (0..100).map(|i| i * 2).collect::<Vec<_>>());
+        assert_eq!(
+            parallel_map(&items, 4, |i| i * 2),
+            (0..100).map(|i| i * 2).collect::<Vec<_>>()
+        );
         assert!(parallel_map(&Vec::<u8>::new(), 4, |i| *i).is_empty());
     }
 

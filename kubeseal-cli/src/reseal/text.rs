@@ -35,9 +35,8 @@ pub fn detect(text: &str) -> FileFormat {
 
 /// Whether a line is a YAML document marker (`---` alone or followed by a space).
 fn is_marker(line: &str) -> bool {
-    line.strip_prefix("---").is_some_and(|rest| {
-        rest.is_empty() || rest.starts_with([' ', '\t', '\n', '\r'])
-    })
+    line.strip_prefix("---")
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\n', '\r']))
 }
 
 /// Cuts a YAML stream into document texts (each starts at its marker line; text
@@ -84,7 +83,9 @@ pub fn parse_piece(piece: &str, format: FileFormat) -> Result<Option<Value>, Str
             if piece.trim().is_empty() {
                 return Ok(None);
             }
-            serde_json::from_str(piece).map(Some).map_err(|e| e.to_string())
+            serde_json::from_str(piece)
+                .map(Some)
+                .map_err(|e| e.to_string())
         }
         FileFormat::Yaml => {
             let mut docs = serde_yaml_ng::Deserializer::from_str(piece)
@@ -163,7 +164,10 @@ fn surgical(piece: &str, format: FileFormat, edit: &Edit<'_>) -> Option<String> 
                     continue;
                 };
                 let after = at + edit.annotation_key.len();
-                match olds.iter().find_map(|old| line[after..].find(old).map(|i| (after + i, old.len()))) {
+                match olds
+                    .iter()
+                    .find_map(|old| line[after..].find(old).map(|i| (after + i, old.len())))
+                {
                     Some((i, len)) => {
                         out.push_str(&line[..i]);
                         out.push_str(edit.annotation_new);
@@ -191,15 +195,20 @@ fn is_content(line: &str) -> bool {
 /// document.
 fn insert_yaml(text: &str, edit: &Edit<'_>) -> Option<String> {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    let meta = lines
-        .iter()
-        .position(|l| l.trim_end() == "metadata:")?;
+    let meta = lines.iter().position(|l| l.trim_end() == "metadata:")?;
     let child = lines[meta + 1..].iter().find(|l| is_content(l))?;
     let indent = indent_of(child);
     if indent == 0 {
         return None;
     }
-    let entry = |n: usize| format!("{}{}: {}\n", " ".repeat(n), edit.annotation_key, edit.annotation_new);
+    let entry = |n: usize| {
+        format!(
+            "{}{}: {}\n",
+            " ".repeat(n),
+            edit.annotation_key,
+            edit.annotation_new
+        )
+    };
     let mut at = meta + 1;
     let mut insert = None;
     while at < lines.len() {
@@ -208,7 +217,9 @@ fn insert_yaml(text: &str, edit: &Edit<'_>) -> Option<String> {
             if indent_of(line) < indent {
                 break;
             }
-            if indent_of(line) == indent && line.trim_end() == format!("{}annotations:", " ".repeat(indent)) {
+            if indent_of(line) == indent
+                && line.trim_end() == format!("{}annotations:", " ".repeat(indent))
+            {
                 let inner = lines[at + 1..].iter().find(|l| is_content(l))?;
                 let inner_indent = indent_of(inner);
                 if inner_indent <= indent {
@@ -244,7 +255,11 @@ fn insert_json(text: &str, edit: &Edit<'_>) -> Option<String> {
     let ws_len = text[open + 1..].len() - text[open + 1..].trim_start().len();
     let ws = &text[open + 1..open + 1 + ws_len];
     let entry = format!("\"{}\": \"{}\"", edit.annotation_key, edit.annotation_new);
-    let inner = if ws.contains('\n') { format!("{ws}  ") } else { " ".to_owned() };
+    let inner = if ws.contains('\n') {
+        format!("{ws}  ")
+    } else {
+        " ".to_owned()
+    };
     // Existing annotations inside this metadata object: add to them.
     let body_start = open + 1 + ws_len;
     if text[body_start..].starts_with('}') {
@@ -370,7 +385,12 @@ mod tests {
         );
         let piece = "kind: SealedSecret\nmetadata:\n    annotations:\n        x.io/fp: SHA256:old\n    name: a\nspec:\n    encryptedData:\n        k: 'OLDCIPHER'\n";
         let out = edit_piece(piece, FileFormat::Yaml, &edit(Some("SHA256:old")), &want).unwrap();
-        assert_eq!(out, piece.replace("OLDCIPHER", "NEWCIPHER").replace("SHA256:old", "SHA256:new"));
+        assert_eq!(
+            out,
+            piece
+                .replace("OLDCIPHER", "NEWCIPHER")
+                .replace("SHA256:old", "SHA256:new")
+        );
     }
 
     #[test]
@@ -379,7 +399,10 @@ mod tests {
         let piece = "--- # top\n# lead\nkind: SealedSecret\nmetadata: {name: a}\nspec:\n  encryptedData:\n    k: OLD\n      CIPHER\n# after\n";
         let want = json!({"kind": "SealedSecret", "metadata": {"name": "a", "annotations": {"x.io/fp": "SHA256:new"}}, "spec": {"encryptedData": {"k": "NEWCIPHER"}}});
         let out = edit_piece(piece, FileFormat::Yaml, &edit(None), &want).unwrap();
-        assert!(out.starts_with("--- # top\n# lead\nkind: SealedSecret\n"), "{out}");
+        assert!(
+            out.starts_with("--- # top\n# lead\nkind: SealedSecret\n"),
+            "{out}"
+        );
         assert!(out.ends_with("# after\n"), "{out}");
         assert_eq!(parse_piece(&out, FileFormat::Yaml).unwrap().unwrap(), want);
     }
@@ -390,10 +413,16 @@ mod tests {
         let want = json!({"kind": "SealedSecret", "metadata": {"name": "a", "annotations": {"x.io/fp": "SHA256:new"}}, "spec": {"encryptedData": {"k": "NEWCIPHER"}}});
         let out = edit_piece(piece, FileFormat::Json, &edit(None), &want).unwrap();
         assert!(out.contains("\"metadata\": {\n    \"annotations\": {\n      \"x.io/fp\": \"SHA256:new\"\n    },\n    \"name\": \"a\""), "{out}");
-        let piece2 = piece.replace("\"name\": \"a\"", "\"annotations\": {\n      \"o\": \"p\"\n    },\n    \"name\": \"a\"");
+        let piece2 = piece.replace(
+            "\"name\": \"a\"",
+            "\"annotations\": {\n      \"o\": \"p\"\n    },\n    \"name\": \"a\"",
+        );
         let mut want2 = want.clone();
         want2["metadata"]["annotations"]["o"] = json!("p");
         let out = edit_piece(&piece2, FileFormat::Json, &edit(None), &want2).unwrap();
-        assert!(out.contains("\"x.io/fp\": \"SHA256:new\",\n      \"o\": \"p\""), "{out}");
+        assert!(
+            out.contains("\"x.io/fp\": \"SHA256:new\",\n      \"o\": \"p\""),
+            "{out}"
+        );
     }
 }

@@ -47,7 +47,11 @@ impl FakeApiServer {
     }
 }
 
-fn serve(stream: TcpStream, log: &Mutex<Vec<Seen>>, handler: &(dyn Fn(&Seen) -> Reply + Send + Sync)) {
+fn serve(
+    stream: TcpStream,
+    log: &Mutex<Vec<Seen>>,
+    handler: &(dyn Fn(&Seen) -> Reply + Send + Sync),
+) {
     let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
     let mut writer = stream;
     loop {
@@ -93,7 +97,11 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Seen>>, handler: &(dyn Fn(&Seen) -> 
             "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
             reply.len()
         );
-        if writer.write_all(head.as_bytes()).and_then(|()| writer.write_all(&reply)).is_err() {
+        if writer
+            .write_all(head.as_bytes())
+            .and_then(|()| writer.write_all(&reply))
+            .is_err()
+        {
             return;
         }
     }
