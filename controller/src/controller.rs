@@ -65,7 +65,7 @@ pub async fn run(shared: Arc<Shared>, namespace: Option<String>, shutdown: Cance
 
     let (secret_reader, secret_writer) = reflector::store();
     let lookup = if shared.watch_secrets {
-        SecretLookup::Store(secret_reader.clone())
+        SecretLookup::store(secret_reader.clone())
     } else {
         SecretLookup::Live
     };

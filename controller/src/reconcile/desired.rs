@@ -131,10 +131,12 @@ pub fn expected_keys(ss: &SealedSecret) -> Option<BTreeSet<&str>> {
 /// key is present; and no other writer changed our fields after we last wrote. The last
 /// two come from `managedFields`, which the API server keeps for every write, so a hand
 /// edit or a deleted key is noticed without reading (or storing a digest of) the data.
-///
-/// `verified` says this very version of the Secret (its resourceVersion) was written or
-/// checked by this process, which settles the managedFields question.
-pub fn is_up_to_date(ss: &SealedSecret, hash: &str, secret: &ObjectMeta, verified: bool) -> bool {
+pub fn is_up_to_date(
+    ss: &SealedSecret,
+    hash: &str,
+    secret: &ObjectMeta,
+    freshness: Freshness,
+) -> bool {
     let recorded = secret.annotations.as_ref().and_then(|a| a.get(SOURCE_HASH));
     if recorded.map(String::as_str) != Some(hash) {
         return false;
@@ -146,8 +148,10 @@ pub fn is_up_to_date(ss: &SealedSecret, hash: &str, secret: &ObjectMeta, verifie
     {
         return false;
     }
-    if verified {
-        return true;
+    match freshness {
+        Freshness::Verified => return true,
+        Freshness::ChangedSinceVerified => return false,
+        Freshness::Unknown => {}
     }
     let Some(expected) = expected_keys(ss) else {
         return false;
@@ -163,13 +167,25 @@ pub fn is_up_to_date(ss: &SealedSecret, hash: &str, secret: &ObjectMeta, verifie
         return false;
     }
     let patch = matches!(ownership, Ownership::Patch { .. });
+    // Times are whole seconds: a write in the same second as ours may be after it.
     !fields.foreign.iter().any(|w| {
-        w.time.is_none_or(|t| t > ours)
+        w.time.is_none_or(|t| t >= ours)
             && (w.owns_type
                 || w.data_keys
                     .iter()
                     .any(|k| !patch || expected.contains(k.as_str())))
     })
+}
+
+/// What this process knows of the Secret's current version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// We wrote or checked exactly this resourceVersion.
+    Verified,
+    /// We wrote or checked an earlier version; someone changed it since.
+    ChangedSinceVerified,
+    /// No record (after a start): judge from `managedFields`.
+    Unknown,
 }
 
 /// What `managedFields` says about a Secret's data and type.

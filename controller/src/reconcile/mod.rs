@@ -10,6 +10,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
+
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{DeleteParams, PostParams};
@@ -26,8 +29,8 @@ use crate::events::{self, EventType, Recorder};
 use crate::keys::KeyRegistry;
 use crate::metrics::Metrics;
 use desired::{
-    FIELD_MANAGER, Ownership, UNSEALED_WITH, Write, is_up_to_date, ownership, plan_write,
-    source_hash, unmanaged_message,
+    FIELD_MANAGER, Freshness, Ownership, UNSEALED_WITH, Write, is_up_to_date, ownership,
+    plan_write, source_hash, unmanaged_message,
 };
 use status::{Outcome, next_status};
 
@@ -51,9 +54,33 @@ pub struct Options {
 #[derive(Clone)]
 pub enum SecretLookup {
     /// A metadata-only reflector of the watched Secrets (the default).
-    Store(Store<kube::core::PartialObjectMeta<Secret>>),
+    Store {
+        /// The cache.
+        store: Store<kube::core::PartialObjectMeta<Secret>>,
+        /// Resolves once the cache holds its first complete list.
+        ready: Shared<BoxFuture<'static, ()>>,
+    },
     /// A live GET per reconcile (`--skip-recreate`: Secrets are not watched).
     Live,
+}
+
+impl SecretLookup {
+    /// Looks Secrets up in `store`.
+    pub fn store(store: Store<kube::core::PartialObjectMeta<Secret>>) -> Self {
+        // One shared wait for every reconcile: the store's own readiness future
+        // wakes only the last task that polled it, so many concurrent waiters on it
+        // would hang.
+        let waiting = store.clone();
+        let ready = async move {
+            if waiting.wait_until_ready().await.is_err() {
+                // The watch is gone (shutdown): reconciles then find nothing.
+                std::future::pending::<()>().await;
+            }
+        }
+        .boxed()
+        .shared();
+        SecretLookup::Store { store, ready }
+    }
 }
 
 /// What every reconcile shares.
@@ -113,12 +140,9 @@ impl Context {
 
     async fn secret_metadata(&self, ns: &str, name: &str) -> Result<Option<ObjectMeta>, Error> {
         match &self.secrets {
-            SecretLookup::Store(store) => {
+            SecretLookup::Store { store, ready } => {
                 // Decide only from a complete picture: wait for the first list.
-                store
-                    .wait_until_ready()
-                    .await
-                    .map_err(|e| Error::Internal(format!("Secret cache: {e}")))?;
+                ready.clone().await;
                 Ok(store
                     .get(&ObjectRef::new(name).within(ns))
                     .map(|m| m.metadata.clone()))
@@ -134,9 +158,17 @@ impl Context {
         }
     }
 
-    fn verified_version(&self, ns: &str, name: &str) -> Option<String> {
+    /// What this process verified settles it; any later change by anyone else is
+    /// re-checked. Without a record (after a start), `managedFields` decide.
+    fn freshness(&self, ns: &str, name: &str, meta: Option<&ObjectMeta>) -> Freshness {
         let map = self.verified.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(&(ns.to_owned(), name.to_owned())).cloned()
+        match map.get(&(ns.to_owned(), name.to_owned())) {
+            None => Freshness::Unknown,
+            Some(version) if meta.and_then(|m| m.resource_version.as_ref()) == Some(version) => {
+                Freshness::Verified
+            }
+            Some(_) => Freshness::ChangedSinceVerified,
+        }
     }
 
     fn set_verified(&self, ns: &str, name: &str, version: Option<String>) {
@@ -252,11 +284,23 @@ async fn sync(ss: &SealedSecret, ctx: &Context) -> Result<bool, Error> {
     let name = ss.name_any();
     let hash = source_hash(ss);
 
-    let existing_meta = ctx.secret_metadata(&ns, &name).await?;
+    let mut existing_meta = ctx.secret_metadata(&ns, &name).await?;
+    let mut freshness = ctx.freshness(&ns, &name, existing_meta.as_ref());
+    if freshness == Freshness::ChangedSinceVerified
+        && matches!(ctx.secrets, SecretLookup::Store { .. })
+    {
+        // The cache may only trail our own last write: ask the API server (a
+        // metadata GET is far cheaper than re-decrypting).
+        let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
+        existing_meta = api
+            .get_metadata_opt(&name)
+            .await
+            .map_err(Error::api("reading Secret metadata"))?
+            .map(|m| m.metadata);
+        freshness = ctx.freshness(&ns, &name, existing_meta.as_ref());
+    }
     if let Some(meta) = &existing_meta {
-        let verified = meta.resource_version.is_some()
-            && ctx.verified_version(&ns, &name) == meta.resource_version;
-        if is_up_to_date(ss, &hash, meta, verified) {
+        if is_up_to_date(ss, &hash, meta, freshness) {
             ctx.metrics
                 .record_keys_used(&ns, &name, keys_recorded_on(meta));
             return Ok(false);

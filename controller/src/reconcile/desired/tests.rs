@@ -167,7 +167,12 @@ fn ownership_gate() {
 fn our_untouched_secret_is_up_to_date() {
     let ss = ss();
     let hash = source_hash(&ss);
-    assert!(is_up_to_date(&ss, &hash, &our_secret_meta(&ss), false));
+    assert!(is_up_to_date(
+        &ss,
+        &hash,
+        &our_secret_meta(&ss),
+        Freshness::Unknown
+    ));
 }
 
 #[test]
@@ -179,7 +184,12 @@ fn a_new_spec_is_not_up_to_date() {
         .spec
         .encrypted_data
         .insert("password".into(), "AgZ...".into());
-    assert!(!is_up_to_date(&newer, &source_hash(&newer), &meta, true));
+    assert!(!is_up_to_date(
+        &newer,
+        &source_hash(&newer),
+        &meta,
+        Freshness::Verified
+    ));
 }
 
 #[test]
@@ -191,11 +201,39 @@ fn a_hand_edit_after_our_write_is_noticed() {
         200,
         json!({"f:data": {"f:password": {}}}),
     ));
-    assert!(!is_up_to_date(&ss, &source_hash(&ss), &meta, false));
+    assert!(!is_up_to_date(
+        &ss,
+        &source_hash(&ss),
+        &meta,
+        Freshness::Unknown
+    ));
     assert!(
-        is_up_to_date(&ss, &source_hash(&ss), &meta, true),
+        is_up_to_date(&ss, &source_hash(&ss), &meta, Freshness::Verified),
         "unless this very version was verified by us"
     );
+    assert!(!is_up_to_date(
+        &ss,
+        &source_hash(&ss),
+        &our_secret_meta(&ss),
+        Freshness::ChangedSinceVerified
+    ));
+}
+
+#[test]
+fn an_edit_in_the_same_second_as_our_write_counts_as_after_it() {
+    let ss = ss();
+    let mut meta = our_secret_meta(&ss);
+    meta.managed_fields.as_mut().unwrap().push(entry(
+        "kubectl-patch",
+        100,
+        json!({"f:data": {"f:password": {}}}),
+    ));
+    assert!(!is_up_to_date(
+        &ss,
+        &source_hash(&ss),
+        &meta,
+        Freshness::Unknown
+    ));
 }
 
 #[test]
@@ -208,7 +246,12 @@ fn an_older_foreign_writer_is_history_not_drift() {
         50,
         json!({"f:data": {"f:password": {}, "f:user": {}}}),
     ));
-    assert!(is_up_to_date(&ss, &source_hash(&ss), &meta, false));
+    assert!(is_up_to_date(
+        &ss,
+        &source_hash(&ss),
+        &meta,
+        Freshness::Unknown
+    ));
 }
 
 #[test]
@@ -220,7 +263,12 @@ fn a_deleted_key_is_noticed() {
         100,
         json!({"f:data": {"f:user": {}}}),
     )]);
-    assert!(!is_up_to_date(&ss, &source_hash(&ss), &meta, false));
+    assert!(!is_up_to_date(
+        &ss,
+        &source_hash(&ss),
+        &meta,
+        Freshness::Unknown
+    ));
 }
 
 #[test]
@@ -232,10 +280,15 @@ fn a_foreign_key_added_to_a_replaced_secret_is_drift_but_not_under_patch() {
         200,
         json!({"f:data": {"f:extra": {}}}),
     ));
-    assert!(!is_up_to_date(&ss, &source_hash(&ss), &meta, false));
+    assert!(!is_up_to_date(
+        &ss,
+        &source_hash(&ss),
+        &meta,
+        Freshness::Unknown
+    ));
     annotate(&mut meta, "sealedsecrets.bitnami.com/patch", "true");
     assert!(
-        is_up_to_date(&ss, &source_hash(&ss), &meta, false),
+        is_up_to_date(&ss, &source_hash(&ss), &meta, Freshness::Unknown),
         "patch mode merges: other keys are someone else's business"
     );
 }
@@ -245,10 +298,20 @@ fn no_record_of_our_write_or_no_hash_is_not_up_to_date() {
     let ss = ss();
     let mut meta = our_secret_meta(&ss);
     meta.managed_fields = None;
-    assert!(!is_up_to_date(&ss, &source_hash(&ss), &meta, false));
+    assert!(!is_up_to_date(
+        &ss,
+        &source_hash(&ss),
+        &meta,
+        Freshness::Unknown
+    ));
     let mut unhashed = our_secret_meta(&ss);
     unhashed.annotations = None;
-    assert!(!is_up_to_date(&ss, &source_hash(&ss), &unhashed, true));
+    assert!(!is_up_to_date(
+        &ss,
+        &source_hash(&ss),
+        &unhashed,
+        Freshness::Verified
+    ));
 }
 
 #[test]
@@ -261,14 +324,24 @@ fn owner_reference_changes_make_it_stale() {
     );
     // Controlled, but the template now says no owner: our write would remove it.
     let meta = our_secret_meta(&skip);
-    assert!(!is_up_to_date(&skip, &source_hash(&skip), &meta, true));
+    assert!(!is_up_to_date(
+        &skip,
+        &source_hash(&skip),
+        &meta,
+        Freshness::Verified
+    ));
 
     // Managed and not owned while the template wants an owner: we would add it.
     let ss = ss();
     let mut managed = our_secret_meta(&ss);
     managed.owner_references = None;
     annotate(&mut managed, "sealedsecrets.bitnami.com/managed", "true");
-    assert!(!is_up_to_date(&ss, &source_hash(&ss), &managed, true));
+    assert!(!is_up_to_date(
+        &ss,
+        &source_hash(&ss),
+        &managed,
+        Freshness::Verified
+    ));
 }
 
 #[test]
