@@ -1,0 +1,222 @@
+//! A controller process owned by one test: started with its own namespace, addresses
+//! and log file; stopped with SIGTERM (then SIGKILL) when dropped.
+
+use std::fs::File;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::{TIMEOUT, binary, free_port, http, loopback, metrics, wait_for};
+
+/// Extra controller flags for every test, whitespace-separated (e.g. `--log-level=debug`
+/// while investigating a failure).
+pub const EXTRA_ARGS_ENV: &str = "SEALED_SECRETS_TEST_CONTROLLER_ARGS";
+
+fn extra_args_from_env() -> Vec<String> {
+    std::env::var(EXTRA_ARGS_ENV)
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// How long a controller gets to exit after SIGTERM before it is killed.
+const GRACE: Duration = Duration::from_secs(30);
+
+/// A running `controller`.
+pub struct Controller {
+    child: Mutex<Option<Child>>,
+    exit: Option<ExitStatus>,
+    /// `--listen-addr`.
+    pub addr: SocketAddr,
+    /// `--listen-metrics-addr`.
+    pub metrics_addr: SocketAddr,
+    /// Where its stdout and stderr go.
+    pub log: PathBuf,
+}
+
+impl Controller {
+    /// Starts the built controller for `namespace` on `127.0.0.host` (fresh ports) with
+    /// `--all-namespaces=false --key-size 2048` and `extra_args`; the environment holds
+    /// only `PATH`, `KUBECONFIG` and `POD_NAMESPACE`.
+    pub fn spawn(
+        kubeconfig: &Path,
+        namespace: &str,
+        host: u8,
+        extra_args: &[&str],
+        log: PathBuf,
+    ) -> Controller {
+        let ip = loopback(host);
+        let addr = SocketAddr::from((ip, free_port(host)));
+        let metrics_addr = SocketAddr::from((ip, free_port(host)));
+        let out = File::create(&log).unwrap_or_else(|e| panic!("creating {}: {e}", log.display()));
+        let err = out.try_clone().expect("a second handle on the log file");
+        let child = Command::new(binary("controller"))
+            .arg("--all-namespaces=false")
+            .args(["--key-size", "2048"])
+            .arg(format!("--listen-addr={addr}"))
+            .arg(format!("--listen-metrics-addr={metrics_addr}"))
+            .args(extra_args)
+            .args(extra_args_from_env())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("KUBECONFIG", kubeconfig)
+            .env("POD_NAMESPACE", namespace)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting the controller: {e}"));
+        Controller {
+            child: Mutex::new(Some(child)),
+            exit: None,
+            addr,
+            metrics_addr,
+            log,
+        }
+    }
+
+    /// Waits until `/healthz` answers 200 `ok`; fails early if the process exits.
+    pub async fn wait_ready(&self) {
+        wait_for(
+            &format!("the controller to answer /healthz on {}", self.addr),
+            TIMEOUT,
+            async || {
+                self.assert_running();
+                let resp = http::get(self.addr, "/healthz").await?;
+                if resp.status == 200 {
+                    Ok(())
+                } else {
+                    Err(format!("HTTP {}", resp.status))
+                }
+            },
+        )
+        .await;
+    }
+
+    /// Panics with the log's tail when the process has exited.
+    pub fn assert_running(&self) {
+        // Release the lock before panicking, so the drop can still stop the process.
+        let exited = {
+            let mut child = self.child.lock().unwrap_or_else(PoisonError::into_inner);
+            child.as_mut().map(|c| c.try_wait().ok().flatten())
+        };
+        let Some(exited) = exited else {
+            panic!("the controller was already stopped");
+        };
+        if let Some(status) = exited {
+            panic!(
+                "the controller exited ({status}); log {}:\n{}",
+                self.log.display(),
+                self.log_tail(60)
+            );
+        }
+    }
+
+    /// The last `lines` lines of the log.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// The whole log.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `GET /v1/cert.pem`, requiring 200.
+    pub async fn cert_pem(&self) -> Vec<u8> {
+        let resp = http::get(self.addr, "/v1/cert.pem")
+            .await
+            .unwrap_or_else(|e| panic!("GET /v1/cert.pem: {e}"));
+        assert_eq!(
+            resp.status,
+            200,
+            "GET /v1/cert.pem: {}",
+            String::from_utf8_lossy(&resp.body)
+        );
+        resp.body
+    }
+
+    /// Waits until `/v1/cert.pem` answers 200 (the controller has a key); returns it.
+    pub async fn wait_cert(&self) -> Vec<u8> {
+        wait_for(
+            &format!("the controller on {} to serve /v1/cert.pem", self.addr),
+            TIMEOUT,
+            async || {
+                self.assert_running();
+                let resp = http::get(self.addr, "/v1/cert.pem").await?;
+                if resp.status == 200 {
+                    Ok(resp.body)
+                } else {
+                    Err(format!(
+                        "HTTP {}: {}",
+                        resp.status,
+                        String::from_utf8_lossy(&resp.body)
+                    ))
+                }
+            },
+        )
+        .await
+    }
+
+    /// `GET /metrics` as text, requiring 200.
+    pub async fn metrics(&self) -> metrics::Metrics {
+        let resp = http::get(self.metrics_addr, "/metrics")
+            .await
+            .unwrap_or_else(|e| panic!("GET /metrics: {e}"));
+        assert_eq!(resp.status, 200, "GET /metrics");
+        metrics::Metrics::new(String::from_utf8_lossy(&resp.body).into_owned())
+    }
+
+    /// SIGTERM, then SIGKILL after a grace period; returns how it exited (again on
+    /// later calls).
+    pub fn stop(&mut self) -> ExitStatus {
+        if let Some(status) = self.exit {
+            return status;
+        }
+        let mut child = self
+            .child
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .expect("a controller not yet stopped has its child");
+        let status = terminate(&mut child);
+        self.exit = Some(status);
+        status
+    }
+}
+
+fn terminate(child: &mut Child) -> ExitStatus {
+    if let Ok(Some(status)) = child.try_wait() {
+        return status;
+    }
+    // std only offers SIGKILL, and the workspace forbids `unsafe` (libc::kill).
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + GRACE;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!(
+        "controller pid {} ignored SIGTERM for {GRACE:?}; killing it",
+        child.id()
+    );
+    let _ = child.kill();
+    child.wait().expect("waiting for a killed child")
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        if self.exit.is_none() {
+            let _ = self.stop();
+        }
+    }
+}
