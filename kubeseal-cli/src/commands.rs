@@ -410,8 +410,14 @@ fn re_encrypt(flags: &Flags, format: Format, in_place: bool, output: &Output) ->
         let keys = key_ring(flags)?;
         for ss in sealed {
             let name = ss.metadata.name.clone().unwrap_or_default();
-            let resealed = crate::reseal::reseal_offline(&mut rng(), ss, &keys, cert.public_key())
-                .map_err(|e| anyhow!("unable to rotate secret {name}: {e}"))?;
+            let resealed = sealed_secrets::rotate::re_encrypt(
+                &mut rng(),
+                &ss,
+                &keys,
+                cert.public_key(),
+                &mut sealed_secrets::unseal::UnsealCost::default(),
+            )
+            .map_err(|e| anyhow!("unable to rotate secret {name}: {e}"))?;
             out.push_str(&documents::render(&resealed, format)?);
         }
     }

@@ -13,7 +13,6 @@
 //! `--check`: some SealedSecret is not sealed with the newest key, or (without
 //! private keys) carries no fingerprint annotation to tell.
 
-mod crypto;
 mod text;
 
 use std::io::IsTerminal as _;
@@ -27,8 +26,8 @@ use sealed_secrets::{SealedSecret, key_secret};
 use sealed_secrets_core::{Certificate, Fingerprint, KeyRing};
 use serde_json::Value;
 
-use crypto::NewCiphertexts;
-pub use crypto::reseal_offline;
+use sealed_secrets::rotate::{self, NewCiphertexts};
+use sealed_secrets::unseal::UnsealCost;
 use text::{Edit, FileFormat};
 
 use crate::cli::ResealArgs;
@@ -258,7 +257,7 @@ fn offline(
     if matches!(by_note, Outcome::Current) && (!args.check || keys.get(newest).is_none()) {
         return Outcome::Current;
     }
-    let opened = match crypto::open(ss, keys) {
+    let opened = match rotate::open(ss, keys, &mut UnsealCost::default()) {
         Ok(o) => o,
         Err(e) => return Outcome::Failed(e.to_string()),
     };
@@ -281,7 +280,7 @@ fn offline(
         return Outcome::Current;
     }
     let mut rng = rand_core::UnwrapErr(rand_core::OsRng);
-    match crypto::seal(&mut rng, ss, &opened, key) {
+    match rotate::seal_opened(&mut rng, ss, &opened, key) {
         Ok(new) => Outcome::Resealed(new),
         Err(e) => Outcome::Failed(e.to_string()),
     }
