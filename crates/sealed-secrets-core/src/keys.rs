@@ -230,17 +230,36 @@ impl PrivateKey {
     /// Other blocks (certificates, say) are skipped.
     pub fn from_pem(pem_text: &[u8]) -> Result<Self, KeyError> {
         let blocks = pem::parse_many(pem_text).map_err(|e| KeyError::Pem(e.to_string()))?;
-        for block in &blocks {
-            match block.tag() {
-                PEM_RSA_PRIVATE_KEY => return Self::from_pkcs1_der(block.contents()),
-                PEM_PRIVATE_KEY => return Self::from_pkcs8_der(block.contents()),
-                "EC PRIVATE KEY" | "OPENSSH PRIVATE KEY" | "DSA PRIVATE KEY" => {
-                    return Err(KeyError::NotRsa);
-                }
-                _ => {}
-            }
+        blocks
+            .iter()
+            .find_map(Self::from_block)
+            .unwrap_or(Err(KeyError::NoPrivateKey))
+    }
+
+    /// Reads every private key in PEM text (a file of concatenated keys, as a
+    /// backup of several controller keys often is).
+    pub fn all_from_pem(pem_text: &[u8]) -> Result<Vec<Self>, KeyError> {
+        let blocks = pem::parse_many(pem_text).map_err(|e| KeyError::Pem(e.to_string()))?;
+        let keys = blocks
+            .iter()
+            .filter_map(Self::from_block)
+            .collect::<Result<Vec<_>, _>>()?;
+        if keys.is_empty() {
+            return Err(KeyError::NoPrivateKey);
         }
-        Err(KeyError::NoPrivateKey)
+        Ok(keys)
+    }
+
+    /// The key in one PEM block, `None` for a block that is no private key.
+    fn from_block(block: &pem::Pem) -> Option<Result<Self, KeyError>> {
+        match block.tag() {
+            PEM_RSA_PRIVATE_KEY => Some(Self::from_pkcs1_der(block.contents())),
+            PEM_PRIVATE_KEY => Some(Self::from_pkcs8_der(block.contents())),
+            "EC PRIVATE KEY" | "OPENSSH PRIVATE KEY" | "DSA PRIVATE KEY" => {
+                Some(Err(KeyError::NotRsa))
+            }
+            _ => None,
+        }
     }
 
     /// Reads a DER PKCS#1 `RSAPrivateKey`.
@@ -316,6 +335,20 @@ impl fmt::Debug for PrivateKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_keys_of_a_concatenated_pem_file() {
+        let mut text = include_bytes!("../testdata/key-a.pem").to_vec();
+        text.extend_from_slice(include_bytes!("../testdata/cert-a.pem"));
+        text.extend_from_slice(include_bytes!("../testdata/key-b.pem"));
+        let keys = PrivateKey::all_from_pem(&text).unwrap();
+        assert_eq!(keys.len(), 2);
+        assert_ne!(keys[0].fingerprint(), keys[1].fingerprint());
+        assert!(matches!(
+            PrivateKey::all_from_pem(include_bytes!("../testdata/cert-a.pem")),
+            Err(KeyError::NoPrivateKey)
+        ));
+    }
     use crate::test_keys;
 
     #[test]

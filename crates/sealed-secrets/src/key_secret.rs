@@ -37,7 +37,7 @@ pub enum KeyFileError {
 /// Every private key in a file's bytes.
 pub fn private_keys(bytes: &[u8]) -> Result<Vec<PrivateKey>, KeyFileError> {
     if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
-        return Ok(vec![PrivateKey::from_pem(bytes)?]);
+        return Ok(PrivateKey::all_from_pem(bytes)?);
     }
     let mut keys = Vec::new();
     for doc in documents::parse(bytes)? {
