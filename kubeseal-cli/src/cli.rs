@@ -31,6 +31,10 @@ pub struct Cli {
 pub enum Command {
     /// Write a new controller-shaped key pair (bring-your-own keys, offline demos).
     Keygen(KeygenArgs),
+    /// SOPS-compatible file encryption with age (for Flux): encrypt, decrypt, edit, updatekeys, rotate.
+    Sops(crate::sops::SopsArgs),
+    /// Back up the controller's key Secrets as one age-encrypted file, and restore them.
+    Keys(crate::keys::KeysArgs),
 }
 
 /// `kubeseal keygen`.
@@ -135,6 +139,15 @@ pub struct Flags {
         value_name = "FILE"
     )]
     pub recovery_private_key: Vec<std::path::PathBuf>,
+    /// age identity file for a --recovery-private-key that is an age-encrypted key backup
+    /// (default: SOPS_AGE_KEY_FILE, SOPS_AGE_KEY).
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_AGE_IDENTITY",
+        value_delimiter = ',',
+        value_name = "FILE"
+    )]
+    pub age_identity: Vec<std::path::PathBuf>,
     /// Path to the kubeconfig file.
     #[arg(long, env = "SEALED_SECRETS_KUBECONFIG")]
     pub kubeconfig: Option<std::path::PathBuf>,

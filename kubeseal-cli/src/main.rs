@@ -5,7 +5,9 @@
 mod cli;
 mod commands;
 mod io;
+mod keys;
 mod kubeconfig;
+mod sops;
 
 use std::process::ExitCode;
 
@@ -40,6 +42,9 @@ fn main() -> ExitCode {
     }
     let result = match &cli.command {
         Some(cli::Command::Keygen(args)) => commands::keygen(args),
+        // sops's own exit codes (51 MAC mismatch, 128 no key, …), not kubeseal's 1.
+        Some(cli::Command::Sops(args)) => return sops::run(args),
+        Some(cli::Command::Keys(args)) => keys::run(args),
         None => commands::run(&cli.flags),
     };
     match result {

@@ -161,7 +161,12 @@ pub fn decrypt_with(
 ) -> Result<Option<Zeroizing<Vec<u8>>>, AgeError> {
     let dec = ::age::Decryptor::new(ArmoredReader::new(file))
         .map_err(|e| AgeError::Decrypt(e.to_string()))?;
-    match dec.decrypt(identities.list.iter().map(|b| b.as_ref() as &dyn ::age::Identity)) {
+    match dec.decrypt(
+        identities
+            .list
+            .iter()
+            .map(|b| b.as_ref() as &dyn ::age::Identity),
+    ) {
         Ok(mut r) => {
             let mut out = Zeroizing::new(Vec::new());
             r.read_to_end(&mut out)
@@ -256,12 +261,11 @@ impl Identities {
                 continue;
             }
             for word in line.split_whitespace() {
-                let id = ::age::x25519::Identity::from_str(word).map_err(|_| {
-                    AgeError::BadIdentity {
+                let id =
+                    ::age::x25519::Identity::from_str(word).map_err(|_| AgeError::BadIdentity {
                         source_name: source_name.to_owned(),
                         line: i + 1,
-                    }
-                })?;
+                    })?;
                 self.list.push(Box::new(id));
                 added += 1;
             }
@@ -275,9 +279,9 @@ impl Identities {
     fn add_ssh(&mut self, text: &str, source_name: &str) -> Result<(), AgeError> {
         let id = ::age::ssh::Identity::from_buffer(text.as_bytes(), Some(source_name.to_owned()))
             .map_err(|_| AgeError::BadIdentity {
-                source_name: source_name.to_owned(),
-                line: 1,
-            })?;
+            source_name: source_name.to_owned(),
+            line: 1,
+        })?;
         match id {
             ::age::ssh::Identity::Unencrypted(_) => {
                 self.list.push(Box::new(id));
@@ -296,12 +300,13 @@ impl Identities {
 
     /// Adds the identities of a file.
     pub fn add_file(&mut self, path: &Path, label: &str) -> Result<(), AgeError> {
-        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|error| {
-            AgeError::Read {
-                path: path.display().to_string(),
-                error,
-            }
-        })?);
+        let text =
+            Zeroizing::new(
+                std::fs::read_to_string(path).map_err(|error| AgeError::Read {
+                    path: path.display().to_string(),
+                    error,
+                })?,
+            );
         self.add_text(&text, &format!("{label}{}", path.display()))
     }
 
@@ -379,10 +384,15 @@ mod tests {
         let (sk2, _) = generate_identity();
         let key = crate::value::new_data_key();
         let entry = wrap(&key, &pk).unwrap();
-        assert!(entry.enc.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\n"));
+        assert!(
+            entry
+                .enc
+                .starts_with("-----BEGIN AGE ENCRYPTED FILE-----\n")
+        );
         assert!(entry.enc.ends_with("-----END AGE ENCRYPTED FILE-----\n"));
         let mut ids = Identities::new();
-        ids.add_text(&format!("# comment\n\n{sk}\n"), "test").unwrap();
+        ids.add_text(&format!("# comment\n\n{sk}\n"), "test")
+            .unwrap();
         assert_eq!(*unwrap(std::slice::from_ref(&entry), &ids).unwrap(), *key);
         let mut other = Identities::new();
         other.add_text(&sk2, "other").unwrap();

@@ -77,7 +77,9 @@ pub fn flatten_lists(docs: &[Value]) -> Vec<Value> {
 
 fn describe(secret: &Value, index: usize) -> String {
     let name = secret.pointer("/metadata/name").and_then(Value::as_str);
-    let ns = secret.pointer("/metadata/namespace").and_then(Value::as_str);
+    let ns = secret
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str);
     match (ns, name) {
         (Some(ns), Some(n)) => format!("Secret {ns}/{n}"),
         (None, Some(n)) => format!("Secret {n}"),
@@ -172,9 +174,8 @@ pub fn seal_backup(
         .map(|r| r.parse())
         .collect::<Result<_, _>>()?;
     let list = json!({"apiVersion": "v1", "kind": "List", "items": secrets});
-    let mut plain = Zeroizing::new(
-        serde_json::to_vec_pretty(&list).expect("a JSON value always serialises"),
-    );
+    let mut plain =
+        Zeroizing::new(serde_json::to_vec_pretty(&list).expect("a JSON value always serialises"));
     plain.push(b'\n');
     Ok(age::encrypt_to(&parsed, &plain, armor)?)
 }
@@ -221,8 +222,12 @@ mod tests {
         let (sk, pk) = age::generate_identity();
         let list = json!({"apiVersion": "v1", "kind": "List", "items": [secret("a"), secret("b")]});
         for armor in [true, false] {
-            let file = seal_backup(std::slice::from_ref(&list), std::slice::from_ref(&pk), armor)
-                .unwrap();
+            let file = seal_backup(
+                std::slice::from_ref(&list),
+                std::slice::from_ref(&pk),
+                armor,
+            )
+            .unwrap();
             assert!(is_age_file(&file));
             assert_eq!(armor, file.starts_with(AGE_ARMOR_HEADER));
             assert!(!file.windows(4).any(|w| w == b"a2V5"));
@@ -250,6 +255,8 @@ mod tests {
         s["data"].as_object_mut().unwrap().remove("tls.key");
         assert!(clean_key_secrets(&[s]).is_err());
         assert!(matches!(clean_key_secrets(&[]), Err(BackupError::Empty)));
-        assert!(clean_key_secrets(&[json!({"kind": "ConfigMap", "metadata": {"name": "x"}})]).is_err());
+        assert!(
+            clean_key_secrets(&[json!({"kind": "ConfigMap", "metadata": {"name": "x"}})]).is_err()
+        );
     }
 }

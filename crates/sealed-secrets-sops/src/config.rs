@@ -169,9 +169,10 @@ impl Config {
                 return Err(invalid(format!("creation_rules[{n}] is not a mapping")));
             };
             let path_regex = match get(items, "path_regex").and_then(text) {
-                Some(r) if !r.is_empty() => Some(Regex::new(&r).map_err(|e| {
-                    invalid(format!("creation_rules[{n}].path_regex: {e}"))
-                })?),
+                Some(r) if !r.is_empty() => Some(
+                    Regex::new(&r)
+                        .map_err(|e| invalid(format!("creation_rules[{n}].path_regex: {e}")))?,
+                ),
                 _ => None,
             };
             let mut age = get(items, "age").map(strings).unwrap_or_default();
@@ -193,9 +194,9 @@ impl Config {
                 }
                 for g in groups {
                     age.extend(get(g, "age").map(strings).unwrap_or_default());
-                    has_other_keys |= g.iter().any(|i| {
-                        matches!(i, Item::Pair(k, v) if k != "age" && !strings(v).is_empty())
-                    });
+                    has_other_keys |= g.iter().any(
+                        |i| matches!(i, Item::Pair(k, v) if k != "age" && !strings(v).is_empty()),
+                    );
                 }
             }
             let names = [
@@ -214,9 +215,10 @@ impl Config {
             let rule = if pairs.is_empty() {
                 None
             } else {
-                Some(Rule::from_pairs(&pairs).map_err(|e: RuleError| {
-                    invalid(format!("creation_rules[{n}]: {e}"))
-                })?)
+                Some(
+                    Rule::from_pairs(&pairs)
+                        .map_err(|e: RuleError| invalid(format!("creation_rules[{n}]: {e}")))?,
+                )
             };
             let mac_only_encrypted = matches!(
                 get(items, keys::MAC_ONLY_ENCRYPTED),
@@ -300,7 +302,10 @@ mod tests {
         .unwrap();
         let c = Config::load(&cfg).unwrap();
         assert_eq!(c.style.yaml_indent, 2);
-        let r = c.rule_for(&dir.path().join("secrets/a.yaml")).unwrap().unwrap();
+        let r = c
+            .rule_for(&dir.path().join("secrets/a.yaml"))
+            .unwrap()
+            .unwrap();
         assert_eq!(r.age, ["age1aaa", "age1bbb"]);
         assert_eq!(r.rule.as_ref().unwrap().key(), "encrypted_regex");
         let r = c.rule_for(&dir.path().join("x/.env")).unwrap().unwrap();
@@ -314,7 +319,11 @@ mod tests {
     fn no_match_and_conflicts_are_errors() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join(CONFIG_FILE_NAME);
-        std::fs::write(&cfg, "creation_rules:\n  - path_regex: \\.yaml$\n    age: age1a\n").unwrap();
+        std::fs::write(
+            &cfg,
+            "creation_rules:\n  - path_regex: \\.yaml$\n    age: age1a\n",
+        )
+        .unwrap();
         let c = Config::load(&cfg).unwrap();
         assert!(matches!(
             c.rule_for(&dir.path().join("a.json")),

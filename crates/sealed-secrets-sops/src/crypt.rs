@@ -110,7 +110,11 @@ impl Walk<'_> {
         }
     }
 
-    fn dec_items(&mut self, items: &mut [Item], cipher: &mut Cipher) -> Result<(), TreeDecryptError> {
+    fn dec_items(
+        &mut self,
+        items: &mut [Item],
+        cipher: &mut Cipher,
+    ) -> Result<(), TreeDecryptError> {
         for item in items {
             match item {
                 Item::Pair(k, v) => {
@@ -122,7 +126,9 @@ impl Walk<'_> {
                 Item::Comment(c) => {
                     if self.rule.should_encrypt(&self.path) && EncryptedValue::is_encrypted(c) {
                         // A comment that does not decrypt stays as written (older files).
-                        if let Ok(Plain::Comment(text)) = cipher.decrypt(self.key, c, &aad(&self.path)) {
+                        if let Ok(Plain::Comment(text)) =
+                            cipher.decrypt(self.key, c, &aad(&self.path))
+                        {
                             *c = text;
                         }
                     }
@@ -251,8 +257,14 @@ mod tests {
     #[test]
     fn plaintext_under_an_encrypted_path_is_refused() {
         let mut t = sample();
-        let err = decrypt_tree(&mut t, &[1u8; 32], &Rule::default(), false, &mut Cipher::new())
-            .unwrap_err();
+        let err = decrypt_tree(
+            &mut t,
+            &[1u8; 32],
+            &Rule::default(),
+            false,
+            &mut Cipher::new(),
+        )
+        .unwrap_err();
         assert!(matches!(err, TreeDecryptError::NotEncrypted { path } if path == "a:"));
     }
 }

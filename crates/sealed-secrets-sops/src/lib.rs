@@ -159,9 +159,9 @@ pub fn seal(
     style: Style,
 ) -> Result<Vec<u8>, FormatError> {
     let rule = match format {
-        Format::Binary => Rule::EncryptedRegex(
-            regex::Regex::new(".*").expect("a constant regex compiles"),
-        ),
+        Format::Binary => {
+            Rule::EncryptedRegex(regex::Regex::new(".*").expect("a constant regex compiles"))
+        }
         _ => meta.rule(),
     };
     let mac = crypt::encrypt_tree(&mut tree, key, &rule, meta.mac_only_encrypted, cipher);
@@ -184,9 +184,9 @@ pub fn decrypt(
     let mut cipher = Cipher::new();
     let rule = match format {
         // The binary store's single value is always encrypted.
-        Format::Binary => Rule::EncryptedRegex(
-            regex::Regex::new(".*").expect("a constant regex compiles"),
-        ),
+        Format::Binary => {
+            Rule::EncryptedRegex(regex::Regex::new(".*").expect("a constant regex compiles"))
+        }
         _ => meta.rule(),
     };
     let computed =
@@ -251,9 +251,7 @@ pub enum RekeyError {
     #[error("no age recipients would be left")]
     NoRecipients,
     /// The file also has non-age keys that we cannot re-wrap.
-    #[error(
-        "the file also has {0} keys, which this tool cannot re-wrap; use sops for this file"
-    )]
+    #[error("the file also has {0} keys, which this tool cannot re-wrap; use sops for this file")]
     OtherKeys(String),
 }
 
@@ -290,10 +288,18 @@ pub fn rotate(
     let mut meta = d.meta.clone();
     meta.age.clear();
     for r in &recipients {
-        meta.age.push(age::wrap(&key, r).map_err(EncryptError::from)?);
+        meta.age
+            .push(age::wrap(&key, r).map_err(EncryptError::from)?);
     }
-    Ok(seal(format, d.tree.clone(), &mut meta, &key, &Cipher::new(), style)
-        .map_err(EncryptError::from)?)
+    Ok(seal(
+        format,
+        d.tree.clone(),
+        &mut meta,
+        &key,
+        &Cipher::new(),
+        style,
+    )
+    .map_err(EncryptError::from)?)
 }
 
 /// `updatekeys`: the same data key wrapped to exactly `recipients`; values, MAC and

@@ -86,13 +86,7 @@ pub enum MetadataError {
 }
 
 const KNOWN_KEY_TYPES: [&str; 7] = [
-    "pgp",
-    "kms",
-    "gcp_kms",
-    "azure_kv",
-    "hc_vault",
-    "hckms",
-    "age",
+    "pgp", "kms", "gcp_kms", "azure_kv", "hc_vault", "hckms", "age",
 ];
 
 fn scalar_text(node: &Node) -> Option<String> {
@@ -146,7 +140,8 @@ impl Metadata {
         for item in items {
             let Item::Pair(k, v) = item else { continue };
             let text = || {
-                scalar_text(v).ok_or_else(|| MetadataError::Invalid(format!("`{k}` is not a string")))
+                scalar_text(v)
+                    .ok_or_else(|| MetadataError::Invalid(format!("`{k}` is not a string")))
             };
             match k.as_str() {
                 fields::AGE => m.age = age_entries(v)?,
@@ -185,10 +180,8 @@ impl Metadata {
                 }
                 fields::KEY_GROUPS => key_groups = !is_empty_keys(v),
                 fields::SHAMIR_THRESHOLD => {}
-                other if KNOWN_KEY_TYPES.contains(&other) => {
-                    if !is_empty_keys(v) {
-                        m.other_keys.push((other.to_owned(), v.clone()));
-                    }
+                other if KNOWN_KEY_TYPES.contains(&other) && !is_empty_keys(v) => {
+                    m.other_keys.push((other.to_owned(), v.clone()));
                 }
                 // Unknown fields are ignored, as mapstructure does.
                 _ => {}
@@ -297,7 +290,9 @@ fn age_entries(node: &Node) -> Result<Vec<AgeEntry>, MetadataError> {
             if matches!(entry, Node::Comment(_)) {
                 continue;
             }
-            return Err(MetadataError::Invalid("an `age` entry is not a mapping".into()));
+            return Err(MetadataError::Invalid(
+                "an `age` entry is not a mapping".into(),
+            ));
         };
         let mut e = AgeEntry {
             recipient: String::new(),
@@ -488,7 +483,10 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.strip_prefix("sops_").unwrap().to_owned(), v.clone()))
             .collect();
-        assert_eq!(Metadata::from_node(&unflatten(&stripped).unwrap()).unwrap(), m);
+        assert_eq!(
+            Metadata::from_node(&unflatten(&stripped).unwrap()).unwrap(),
+            m
+        );
     }
 
     #[test]

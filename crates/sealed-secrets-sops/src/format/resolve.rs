@@ -55,7 +55,12 @@ pub fn resolve_plain(s: &str) -> Resolved {
             {
                 return Resolved::Scalar(Scalar::Float(f));
             }
-            for (prefix, radix, neg) in [("0b", 2, false), ("-0b", 2, true), ("0o", 8, false), ("-0o", 8, true)] {
+            for (prefix, radix, neg) in [
+                ("0b", 2, false),
+                ("-0b", 2, true),
+                ("0o", 8, false),
+                ("-0o", 8, true),
+            ] {
                 if let Some(digits) = plain.strip_prefix(prefix)
                     && let Ok(v) = i64::from_str_radix(digits, radix)
                     && !digits.starts_with(['+', '-'])
@@ -285,13 +290,18 @@ impl Cursor<'_> {
         if self.i - start < min {
             return None;
         }
-        std::str::from_utf8(&self.b[start..self.i]).ok()?.parse().ok()
+        std::str::from_utf8(&self.b[start..self.i])
+            .ok()?
+            .parse()
+            .ok()
     }
 }
 
 fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,

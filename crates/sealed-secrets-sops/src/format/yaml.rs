@@ -146,7 +146,10 @@ pub fn parse(text: &str) -> Result<Tree, FormatError> {
                         }
                     }
                     Some(Frame::Map { key: None, .. }) => {
-                        return Err(err(line, "complex (non-scalar) mapping keys are not supported"));
+                        return Err(err(
+                            line,
+                            "complex (non-scalar) mapping keys are not supported",
+                        ));
                     }
                     Some(parent) => {
                         // Comments less indented than the new collection stay in the parent.
@@ -179,7 +182,9 @@ pub fn parse(text: &str) -> Result<Tree, FormatError> {
                 stack.push(frame);
             }
             Event::MappingEnd | Event::SequenceEnd => {
-                let mut frame = stack.pop().ok_or_else(|| err(line, "unbalanced collection"))?;
+                let mut frame = stack
+                    .pop()
+                    .ok_or_else(|| err(line, "unbalanced collection"))?;
                 let fcol = frame.col();
                 let keep = pending
                     .iter()
@@ -205,10 +210,7 @@ pub fn parse(text: &str) -> Result<Tree, FormatError> {
                 Node::Map(items) => root = Some(items),
                 Node::Null => root = Some(Vec::new()),
                 _ => {
-                    return Err(err(
-                        line,
-                        "the top level of a document must be a mapping",
-                    ));
+                    return Err(err(line, "the top level of a document must be a mapping"));
                 }
             },
             Some(Frame::Map { items, key, .. }) => match key.take() {
@@ -222,7 +224,10 @@ pub fn parse(text: &str) -> Result<Tree, FormatError> {
                     if k == "<<" {
                         return Err(err(line, "YAML merge keys (<<) are not supported"));
                     }
-                    if items.iter().any(|i| matches!(i, Item::Pair(x, _) if *x == k)) {
+                    if items
+                        .iter()
+                        .any(|i| matches!(i, Item::Pair(x, _) if *x == k))
+                    {
                         return Err(err(line, format!("duplicate key {k:?}")));
                     }
                     for p in pending.drain(..) {
@@ -522,8 +527,21 @@ mod tests {
     #[test]
     fn aliases_are_expanded_and_bad_input_refused() {
         let t = parse("a: &x {b: 1}\nc: *x\n").unwrap();
-        assert_eq!(t.branches[0][1], Item::Pair("c".into(), Node::Map(vec![Item::Pair("b".into(), Node::Scalar(Scalar::Int(1)))])));
-        for bad in ["- a\n", "1: x\n", "a: 1\na: 2\n", "a: [\n", "<<: {a: 1}\n", "a: 18446744073709551615\n"] {
+        assert_eq!(
+            t.branches[0][1],
+            Item::Pair(
+                "c".into(),
+                Node::Map(vec![Item::Pair("b".into(), Node::Scalar(Scalar::Int(1)))])
+            )
+        );
+        for bad in [
+            "- a\n",
+            "1: x\n",
+            "a: 1\na: 2\n",
+            "a: [\n",
+            "<<: {a: 1}\n",
+            "a: 18446744073709551615\n",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
         assert_eq!(parse("").unwrap().branches.len(), 0);
@@ -532,8 +550,28 @@ mod tests {
 
     #[test]
     fn quoting_keeps_types() {
-        for v in ["", "1", "true", "null", "y", "no", "1.5", "-x", "a #b", "a:", "tab\there", "x\r\ny", " lead\nx", "2024-01-01", "#c", "ümlaut: x", "\u{7}"] {
-            let t = Tree { branches: vec![vec![Item::Pair("k".into(), s(v))]] };
+        for v in [
+            "",
+            "1",
+            "true",
+            "null",
+            "y",
+            "no",
+            "1.5",
+            "-x",
+            "a #b",
+            "a:",
+            "tab\there",
+            "x\r\ny",
+            " lead\nx",
+            "2024-01-01",
+            "#c",
+            "ümlaut: x",
+            "\u{7}",
+        ] {
+            let t = Tree {
+                branches: vec![vec![Item::Pair("k".into(), s(v))]],
+            };
             assert_eq!(parse(&emit(&t, 4)).unwrap(), t, "{v:?}");
         }
     }
