@@ -485,3 +485,31 @@ fn age_cli_reads_our_wrapped_keys_and_backups() {
     assert_eq!(list["kind"], "List");
     assert_eq!(list["items"][0]["type"], "kubernetes.io/tls");
 }
+
+/// Flux's kustomize-controller decrypts a resource after kustomize turned it into
+/// JSON, with sops's JSON store: our YAML must decrypt that way too (same key paths,
+/// same types; the MAC skips comments, which JSON drops).
+#[test]
+fn our_yaml_decrypts_as_json_the_way_flux_reads_it() {
+    let Some(p) = Peer::new() else { return };
+    let secret = "apiVersion: v1\nkind: Secret\nmetadata:\n    name: db # the name\n    namespace: app\ntype: Opaque\ndata:\n    # base64\n    password: aHVudGVyMg==\nstringData:\n    user: admin\n    port: \"5432\"\n";
+    let opts = EncryptOptions {
+        recipients: p.recipients(),
+        rule: Some(
+            Rule::from_pairs(&[(keys::ENCRYPTED_REGEX, "^(data|stringData)$".into())])
+                .expect("valid"),
+        ),
+        mac_only_encrypted: false,
+    };
+    let enc = encrypt(Format::Yaml, secret.as_bytes(), &opts, Style::default()).expect("enc");
+    let (tree, meta) = format::parse_encrypted(Format::Yaml, &enc).expect("parse");
+    let as_json =
+        format::emit_encrypted(Format::Json, &tree, &meta, Style::default()).expect("json");
+    std::fs::write(p.path("flux.json"), &as_json).expect("write");
+    let out = p.sops_ok(1, &["decrypt", "flux.json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+    assert_eq!(v["stringData"]["user"], "admin");
+    assert_eq!(v["stringData"]["port"], "5432");
+    assert_eq!(v["data"]["password"], "aHVudGVyMg==");
+    assert_eq!(v["metadata"]["name"], "db");
+}
