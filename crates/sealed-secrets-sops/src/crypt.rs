@@ -115,8 +115,9 @@ impl Walk<'_> {
         items: &mut [Item],
         cipher: &mut Cipher,
     ) -> Result<(), TreeDecryptError> {
-        for item in items {
-            match item {
+        for i in 0..items.len() {
+            let (before, rest) = items.split_at_mut(i);
+            match &mut rest[0] {
                 Item::Pair(k, v) => {
                     self.path.push(k.clone());
                     let r = self.dec_node(v, cipher);
@@ -124,14 +125,23 @@ impl Walk<'_> {
                     r?;
                 }
                 Item::Comment(c) => {
-                    if self.rule.should_encrypt(&self.path) && EncryptedValue::is_encrypted(c) {
-                        // A comment that does not decrypt stays as written (older files).
-                        if let Ok(Plain::Comment(text)) =
-                            cipher.decrypt(self.key, c, &aad(&self.path))
-                        {
+                    if !EncryptedValue::is_encrypted(c) {
+                        continue;
+                    }
+                    // go-yaml may attach a comment that follows a nested block to
+                    // that block's last node, and sops then used the inner path.
+                    let mut candidates = vec![self.path.clone()];
+                    candidates.extend(trailing_paths(&self.path, before));
+                    for path in candidates {
+                        if !self.rule.should_encrypt(&path) {
+                            continue;
+                        }
+                        if let Ok(Plain::Comment(text)) = cipher.decrypt(self.key, c, &aad(&path)) {
                             *c = text;
+                            break;
                         }
                     }
+                    // A comment that decrypts under no path stays as written (older files).
                 }
             }
         }
@@ -174,6 +184,42 @@ impl Walk<'_> {
         }
         Ok(())
     }
+}
+
+/// The key paths of the blocks that end right before a comment: the previous pair's
+/// value, that value's last pair, and so on (sequences add no path component).
+fn trailing_paths(path: &[String], before: &[Item]) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let mut current = path.to_vec();
+    let Some(Item::Pair(k, v)) = before.iter().rev().find(|i| matches!(i, Item::Pair(..))) else {
+        return out;
+    };
+    current.push(k.clone());
+    let mut node = v;
+    loop {
+        match node {
+            Node::Map(items) => {
+                out.push(current.clone());
+                match items.iter().rev().find(|i| matches!(i, Item::Pair(..))) {
+                    Some(Item::Pair(k, v)) => {
+                        current.push(k.clone());
+                        node = v;
+                    }
+                    _ => break,
+                }
+            }
+            Node::Seq(list) => {
+                out.push(current.clone());
+                match list.iter().rev().find(|n| !matches!(n, Node::Comment(_))) {
+                    Some(last) => node = last,
+                    None => break,
+                }
+            }
+            _ => break,
+        }
+    }
+    out.dedup();
+    out
 }
 
 /// Decrypts the selected leaves in place; returns the MAC computed over the plaintext.

@@ -513,3 +513,26 @@ fn our_yaml_decrypts_as_json_the_way_flux_reads_it() {
     assert_eq!(v["data"]["password"], "aHVudGVyMg==");
     assert_eq!(v["metadata"]["name"], "db");
 }
+
+/// Comments after nested blocks: go-yaml (so sops) attaches some of them to the
+/// inner block, which decides their AAD. Both directions must decrypt every comment.
+#[test]
+fn comments_around_nested_blocks_decrypt_on_both_sides() {
+    let Some(p) = Peer::new() else { return };
+    let text = "# head\na:\n    # a-head\n    b: 1 # b-line\n    c:\n        - x # x-line\n        # before map item\n        - k: v\n          # inside item\n          k2: v2\n        # after item\n    # foot of a\n# top-level foot\nd:\n    e:\n        - v\n        # in seq end\n    # foot of d\nz:\n    - b: 1\n      c:\n          - d\n          # dd\n      # cc\n    # zz\n# root\n";
+    let opts = EncryptOptions {
+        recipients: p.recipients(),
+        ..Default::default()
+    };
+    let enc = encrypt(Format::Yaml, text.as_bytes(), &opts, Style::default()).expect("enc");
+    std::fs::write(p.path("c.yaml"), &enc).expect("write");
+    let out = p.sops(0, &["decrypt", "c.yaml"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("unencrypted comment"), "{stderr}");
+    assert_same_content(Format::Yaml, &out.stdout, text.as_bytes());
+    let theirs = sops_to_ours(&p, Format::Yaml, text, &[]);
+    let d = decrypt(Format::Yaml, &theirs, &p.identities(0), false).expect("decrypt");
+    let plain = d.plaintext(Format::Yaml, Style::default()).expect("emit");
+    assert!(!String::from_utf8_lossy(&plain).contains("ENC["));
+}

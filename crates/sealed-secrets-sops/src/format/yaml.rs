@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use base64::Engine;
-use granit_parser::{Event, Parser, Placement, ScalarStyle, Tag};
+use granit_parser::{Event, Parser, Placement, ScalarStyle, Span, Tag};
 
 use super::FormatError;
 use super::resolve::{Resolved, is_old_bool, resolve_plain};
@@ -93,6 +93,41 @@ fn scalar_node(
     }
 }
 
+/// The parser's events with comments moved to their place in the source: the parser
+/// may report a comment only after later tokens (look-ahead), and which collection a
+/// comment belongs to (so its AAD) depends on where it stands.
+fn events_in_source_order(text: &str) -> Result<Vec<(Event<'_>, Span)>, FormatError> {
+    let mut nodes = Vec::new();
+    let mut comments = Vec::new();
+    for next in Parser::new_from_str(text) {
+        let (event, span) = next.map_err(|e| FormatError::Yaml(e.to_string()))?;
+        if matches!(event, Event::Comment(..)) {
+            comments.push((event, span));
+        } else {
+            nodes.push((event, span));
+        }
+    }
+    comments.sort_by_key(|(_, s)| s.start.index());
+    let mut comments = comments.into_iter().peekable();
+    let mut out = Vec::with_capacity(nodes.len() + comments.len());
+    for (event, span) in nodes {
+        // Comments go before the first event that starts after them; the stream end
+        // takes whatever is left.
+        let at_end = matches!(event, Event::StreamEnd | Event::DocumentEnd);
+        while let Some((_, c)) = comments.peek() {
+            if c.start.index() < span.start.index()
+                || (at_end && c.start.index() <= span.start.index())
+            {
+                out.push(comments.next().expect("peeked"));
+            } else {
+                break;
+            }
+        }
+        out.push((event, span));
+    }
+    Ok(out)
+}
+
 /// Parses a YAML stream into a tree: one branch per document.
 pub fn parse(text: &str) -> Result<Tree, FormatError> {
     let mut tree = Tree::default();
@@ -101,11 +136,12 @@ pub fn parse(text: &str) -> Result<Tree, FormatError> {
     let mut anchors: HashMap<usize, Node> = HashMap::new();
     let mut root: Option<Branch> = None;
 
-    for next in Parser::new_from_str(text) {
-        let (event, span) = next.map_err(|e| FormatError::Yaml(e.to_string()))?;
+    for (event, span) in events_in_source_order(text)? {
         let line = span.start.line();
         let col = span.start.col();
         let mut done: Option<(Node, usize)> = None;
+        // A finished collection: pending comments come after it, not before.
+        let mut closed = false;
         match event {
             Event::StreamStart | Event::StreamEnd | Event::Anchor(..) => {}
             Event::DocumentStart(..) => {
@@ -152,14 +188,16 @@ pub fn parse(text: &str) -> Result<Tree, FormatError> {
                         ));
                     }
                     Some(parent) => {
-                        // Comments less indented than the new collection stay in the parent.
-                        let split = pending
-                            .iter()
-                            .position(|p| p.right || p.col >= col)
-                            .unwrap_or(pending.len());
-                        for p in pending.drain(..split) {
+                        // Comments less indented than the new collection, and a trailing
+                        // comment of the previous sequence element, stay in the parent.
+                        let parent_is_seq = matches!(parent, Frame::Seq { .. });
+                        let (outer, inner): (Vec<_>, Vec<_>) = pending
+                            .drain(..)
+                            .partition(|p| p.col < col || (p.right && parent_is_seq));
+                        for p in outer {
                             parent.push_comment(p.text);
                         }
+                        pending = inner;
                     }
                 }
                 let mut frame = if is_map {
@@ -182,6 +220,7 @@ pub fn parse(text: &str) -> Result<Tree, FormatError> {
                 stack.push(frame);
             }
             Event::MappingEnd | Event::SequenceEnd => {
+                closed = true;
                 let mut frame = stack
                     .pop()
                     .ok_or_else(|| err(line, "unbalanced collection"))?;
@@ -238,8 +277,10 @@ pub fn parse(text: &str) -> Result<Tree, FormatError> {
                 Some(k) => items.push(Item::Pair(k, node)),
             },
             Some(Frame::Seq { items, .. }) => {
-                for p in pending.drain(..) {
-                    items.push(Node::Comment(p.text));
+                if !closed {
+                    for p in pending.drain(..) {
+                        items.push(Node::Comment(p.text));
+                    }
                 }
                 items.push(node);
             }
@@ -270,7 +311,35 @@ fn spaces(out: &mut String, n: usize) {
 }
 
 fn emit_items(items: &[Item], col: usize, indent: usize, out: &mut String) {
-    for item in items {
+    // Comments ending a mapping right after a nested block would be read by go-yaml
+    // (so sops) as that block's foot comments, with the inner key path as their AAD:
+    // write them above the mapping's last key instead (same mapping, same AAD).
+    let tail = items
+        .iter()
+        .rev()
+        .take_while(|i| matches!(i, Item::Comment(_)))
+        .count();
+    let split = items.len() - tail;
+    let hoist = tail > 0
+        && match items[..split].last() {
+            Some(Item::Pair(_, Node::Map(m))) => !m.is_empty(),
+            Some(Item::Pair(_, Node::Seq(l))) => !l.is_empty(),
+            _ => false,
+        };
+    let reordered: Vec<&Item>;
+    let order: &mut dyn Iterator<Item = &Item> = if hoist {
+        let (body, comments) = items.split_at(split);
+        let (last, head) = body.split_last().expect("a pair precedes the comments");
+        reordered = head
+            .iter()
+            .chain(comments)
+            .chain(std::iter::once(last))
+            .collect();
+        &mut reordered.iter().copied()
+    } else {
+        &mut items.iter()
+    };
+    for item in order {
         match item {
             Item::Comment(c) => {
                 spaces(out, col);
