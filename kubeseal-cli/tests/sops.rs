@@ -501,3 +501,56 @@ fn key_backup_restore_and_recovery_with_a_backup() {
             .starts_with(b"age-encryption.org/v1\n")
     );
 }
+
+#[test]
+fn identity_sources_as_sops_reads_them() {
+    let e = Env::new();
+    let p = e.write("s.yaml", SECRET);
+    e.cmd(0)
+        .args(["sops", "encrypt", "-i", "--age", e.pk(1)])
+        .arg(&p)
+        .assert()
+        .success();
+    // SOPS_AGE_KEY: several keys separated by whitespace
+    e.cmd(0)
+        .env_remove("SOPS_AGE_KEY_FILE")
+        .env("SOPS_AGE_KEY", format!("{} {}", e.keys[0].0, e.keys[1].0))
+        .args(["sops", "decrypt", "s.yaml"])
+        .assert()
+        .success();
+    // the default keys file under $XDG_CONFIG_HOME/sops/age/
+    std::fs::create_dir_all(e.path("sops/age")).unwrap();
+    std::fs::write(
+        e.path("sops/age/keys.txt"),
+        format!(
+            "# created: now\n# public key: {}\n{}\n",
+            e.pk(1),
+            e.keys[1].0
+        ),
+    )
+    .unwrap();
+    e.cmd(0)
+        .env_remove("SOPS_AGE_KEY_FILE")
+        .args(["sops", "decrypt", "s.yaml"])
+        .assert()
+        .success();
+    // SOPS_AGE_RECIPIENTS for encrypt
+    e.write("t.yaml", "a: 1\n");
+    e.cmd(0)
+        .env("SOPS_AGE_RECIPIENTS", format!("{},{}", e.pk(0), e.pk(1)))
+        .args(["sops", "encrypt", "-i", "t.yaml"])
+        .assert()
+        .success();
+    e.cmd(0)
+        .args(["sops", "decrypt", "t.yaml"])
+        .assert()
+        .success();
+    // a broken identity file is an error that names the line, not the key
+    e.write("bad.txt", "AGE-SECRET-KEY-1BROKEN\n");
+    e.cmd(0)
+        .env("SOPS_AGE_KEY_FILE", e.path("bad.txt"))
+        .args(["sops", "decrypt", "s.yaml"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("line 1").and(predicate::str::contains("BROKEN").not()));
+}
