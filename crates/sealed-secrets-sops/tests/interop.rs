@@ -536,3 +536,49 @@ fn comments_around_nested_blocks_decrypt_on_both_sides() {
     let plain = d.plaintext(Format::Yaml, Style::default()).expect("emit");
     assert!(!String::from_utf8_lossy(&plain).contains("ENC["));
 }
+
+/// ssh-ed25519 recipients (`tests/vectors/ssh_ed25519`, a throwaway test key): we
+/// encrypt to the ssh public key and sops decrypts with the private key, and back.
+#[test]
+fn ssh_ed25519_recipients_both_directions() {
+    let Some(p) = Peer::new() else { return };
+    let vectors = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
+    let private = vectors.join("ssh_ed25519");
+    let public = std::fs::read_to_string(vectors.join("ssh_ed25519.pub")).expect("pub key");
+    let recipient = public
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut ids = Identities::new();
+    ids.add_file(&private, "").expect("ssh identity");
+    let opts = EncryptOptions {
+        recipients: vec![recipient.clone()],
+        ..Default::default()
+    };
+    let enc = encrypt(Format::Yaml, b"a: secret\n", &opts, Style::default()).expect("enc");
+    assert!(String::from_utf8_lossy(&enc).contains("recipient: ssh-ed25519 AAAA"));
+    std::fs::write(p.path("ssh.yaml"), &enc).expect("write");
+    let out = Command::new(&p.sops)
+        .args(["decrypt", "ssh.yaml"])
+        .current_dir(p.dir.path())
+        .env_clear()
+        .env("HOME", p.dir.path())
+        .env("SOPS_DISABLE_VERSION_CHECK", "1")
+        .env("SOPS_AGE_SSH_PRIVATE_KEY_FILE", &private)
+        .output()
+        .expect("run sops");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"a: secret\n");
+    std::fs::write(p.path("plain.yaml"), "a: secret\n").expect("write");
+    let theirs = p.sops_ok(0, &["encrypt", "--age", &recipient, "plain.yaml"]);
+    let d = decrypt(Format::Yaml, &theirs, &ids, false).expect("decrypt with ssh key");
+    assert_eq!(
+        d.plaintext(Format::Yaml, Style::default()).expect("emit"),
+        b"a: secret\n"
+    );
+}
