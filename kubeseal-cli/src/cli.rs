@@ -40,6 +40,10 @@ pub enum Command {
     Keygen(KeygenArgs),
     /// Re-seal every SealedSecret in files and directories with the newest key, in place.
     Reseal(Box<ResealArgs>),
+    /// SOPS-compatible file encryption with age (for Flux): encrypt, decrypt, edit, updatekeys, rotate.
+    Sops(crate::sops::SopsArgs),
+    /// Back up the controller's key Secrets as one age-encrypted file, and restore them.
+    Keys(crate::keys::KeysArgs),
 }
 
 /// How to reach the cluster and the controller: kubectl's connection flags and Go
@@ -228,6 +232,15 @@ pub struct Flags {
         value_name = "FILE"
     )]
     pub recovery_private_key: Vec<std::path::PathBuf>,
+    /// age identity file for a --recovery-private-key that is an age-encrypted key backup
+    /// (default: SOPS_AGE_KEY_FILE, SOPS_AGE_KEY).
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_AGE_IDENTITY",
+        value_delimiter = ',',
+        value_name = "FILE"
+    )]
+    pub age_identity: Vec<std::path::PathBuf>,
     /// Cluster access (kubectl's connection flags) and where the controller is.
     #[command(flatten)]
     pub cluster: ClusterFlags,

@@ -298,7 +298,11 @@ fn sealed_secret_from(doc: &serde_json::Value) -> Result<SealedSecret> {
 fn key_ring(flags: &Flags) -> Result<KeyRing> {
     let mut ring = KeyRing::new();
     for path in &flags.recovery_private_key {
-        let bytes = zeroize::Zeroizing::new(io::read_file(path)?);
+        let mut bytes = zeroize::Zeroizing::new(io::read_file(path)?);
+        if sealed_secrets_sops::backup::is_age_file(&bytes) {
+            bytes = crate::keys::recovery_keys_from_backup(&bytes, &flags.age_identity)
+                .with_context(|| format!("cannot read key backup {}", path.display()))?;
+        }
         for key in key_secret::private_keys(&bytes)
             .with_context(|| format!("cannot read private key {}", path.display()))?
         {

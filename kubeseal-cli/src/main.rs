@@ -6,8 +6,10 @@ mod cli;
 mod cluster;
 mod commands;
 mod io;
+mod keys;
 mod kubeconfig;
 mod reseal;
+mod sops;
 
 use std::process::ExitCode;
 
@@ -46,6 +48,9 @@ fn main() -> ExitCode {
             Ok(code) => return ExitCode::from(code),
             Err(e) => Err(e),
         },
+        // sops's own exit codes (51 MAC mismatch, 128 no key, …), not kubeseal's 1.
+        Some(cli::Command::Sops(args)) => return sops::run(args),
+        Some(cli::Command::Keys(args)) => keys::run(args),
         None => commands::run(&cli.flags),
     };
     match result {
