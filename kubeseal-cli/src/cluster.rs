@@ -10,9 +10,11 @@ use std::time::Duration;
 
 use http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
-use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::core::v1::{Secret, Service};
+use kube::api::{ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
+use kube::{Api, Client, Config};
+use sealed_secrets::annotations::{SEALING_KEY_ACTIVE, SEALING_KEY_LABEL};
 
 use crate::cli::ClusterFlags;
 
@@ -22,6 +24,9 @@ pub const CERT_PATH: &str = "/v1/cert.pem";
 pub const VERIFY_PATH: &str = "/v1/verify";
 /// The path of the controller's rotate (re-encrypt) endpoint.
 pub const ROTATE_PATH: &str = "/v1/rotate";
+
+/// Who grants kubeseal's access to the controller Service.
+const PROXIER_ROLE: &str = "the controller's role for system:authenticated grants it";
 
 /// How many times a rate-limited `/v1/verify` (429) is retried before giving up.
 const RATE_LIMIT_RETRIES: u32 = 10;
@@ -65,9 +70,11 @@ pub enum ClusterError {
     },
     /// 403 from RBAC.
     #[error(
-        "forbidden: {message}\nhint: the user needs RBAC `{verb}` on `{resource}` in namespace \"{namespace}\" (the controller's role for system:authenticated grants it)"
+        "forbidden: {message}\nhint: the user needs RBAC `{verb}` on `{resource}` in namespace \"{namespace}\" ({granted_by})"
     )]
     Forbidden {
+        /// Who usually grants it.
+        granted_by: &'static str,
         /// The server's message.
         message: String,
         /// The missing verb.
@@ -303,6 +310,85 @@ impl Controller {
         })
     }
 
+    /// The controller's key Secrets, as `kubeseal keys backup` takes them: every
+    /// active one in the controller namespace, and the legacy one named
+    /// `legacy_name` (`--key-prefix`) if it exists.
+    pub fn key_secrets(&self, legacy_name: &str) -> Result<Vec<serde_json::Value>, ClusterError> {
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
+        let selector = format!("{SEALING_KEY_LABEL}={SEALING_KEY_ACTIVE}");
+        let mut secrets = self
+            .runtime
+            .block_on(api.list(&ListParams::default().labels(&selector)))
+            .map_err(|e| self.api_error(e, "list", "secrets"))?
+            .items;
+        let legacy = self
+            .runtime
+            .block_on(api.get_opt(legacy_name))
+            .map_err(|e| self.api_error(e, "get", "secrets"))?;
+        if let Some(legacy) = legacy
+            && !secrets
+                .iter()
+                .any(|s| s.metadata.name == legacy.metadata.name)
+        {
+            secrets.push(legacy);
+        }
+        secrets
+            .iter()
+            .map(|s| serde_json::to_value(s).map_err(|e| ClusterError::BadResponse(e.to_string())))
+            .collect()
+    }
+
+    /// Creates key Secrets in the controller namespace. One that exists already is
+    /// left as it is. Returns the names created and the names that existed.
+    pub fn create_key_secrets(
+        &self,
+        secrets: &[serde_json::Value],
+    ) -> Result<(Vec<String>, Vec<String>), ClusterError> {
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
+        let (mut created, mut existing) = (Vec::new(), Vec::new());
+        for value in secrets {
+            let mut secret: Secret = serde_json::from_value(value.clone())
+                .map_err(|e| ClusterError::BadResponse(format!("not a Secret: {e}")))?;
+            secret.metadata.namespace = Some(self.namespace.clone());
+            let name = secret.metadata.name.clone().unwrap_or_default();
+            match self
+                .runtime
+                .block_on(api.create(&PostParams::default(), &secret))
+            {
+                Ok(_) => created.push(name),
+                Err(kube::Error::Api(status)) if status.code == 409 => existing.push(name),
+                Err(e) => return Err(self.api_error(e, "create", "secrets")),
+            }
+        }
+        Ok((created, existing))
+    }
+
+    /// An API error of a typed call, with what to do about it.
+    fn api_error(&self, error: kube::Error, verb: &'static str, resource: &str) -> ClusterError {
+        match error {
+            kube::Error::Api(status) if status.code == 403 => ClusterError::Forbidden {
+                granted_by: "key Secrets are the controller's private keys: an administrator's permission",
+                message: status.message,
+                verb,
+                resource: resource.to_owned(),
+                namespace: self.namespace.clone(),
+            },
+            kube::Error::Api(status) if status.code == 401 => {
+                ClusterError::Unauthorized(status.message)
+            }
+            kube::Error::Api(status) => ClusterError::Http {
+                what: format!("cannot {verb} {resource} in namespace {:?}", self.namespace),
+                status: StatusCode::from_u16(status.code)
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                message: status.message,
+            },
+            other => ClusterError::Unreachable {
+                server: self.server.clone(),
+                message: error_chain(&other),
+            },
+        }
+    }
+
     /// `spec.ports[0].name` of the controller Service (fetched once).
     fn port_name(&self) -> Result<String, ClusterError> {
         if let Some(p) = self.port_name.get() {
@@ -329,6 +415,7 @@ impl Controller {
             }
             StatusCode::FORBIDDEN => {
                 return Err(ClusterError::Forbidden {
+                    granted_by: PROXIER_ROLE,
                     message: reply.message(),
                     verb: "get",
                     resource: format!("services/{}", self.name),
@@ -377,6 +464,7 @@ impl Controller {
         let message = reply.message();
         match reply.status {
             StatusCode::FORBIDDEN => ClusterError::Forbidden {
+                granted_by: PROXIER_ROLE,
                 message,
                 verb,
                 resource: "services/proxy".into(),

@@ -17,6 +17,8 @@ use sealed_secrets_sops::backup;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
+use crate::cli::ClusterFlags;
+use crate::cluster::Controller;
 use crate::io;
 
 /// `kubeseal keys`.
@@ -40,8 +42,18 @@ pub enum KeysCommand {
 #[derive(Debug, Args)]
 pub struct BackupArgs {
     /// The key Secrets (one Secret, several documents or a List, YAML or JSON); `-` or none: stdin.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "from_cluster")]
     pub from_file: Option<PathBuf>,
+    /// Read the key Secrets from the controller's namespace (`--controller-namespace`)
+    /// in the cluster instead.
+    #[arg(long)]
+    pub from_cluster: bool,
+    /// The controller's `--key-prefix`: the name of its legacy unlabelled key Secret.
+    #[arg(long, default_value = "sealed-secrets-key")]
+    pub key_prefix: String,
+    /// Cluster access, with --from-cluster.
+    #[command(flatten)]
+    pub cluster: ClusterFlags,
     /// age recipient (age1… or ssh-ed25519 …); repeatable.
     #[arg(short = 'r', long = "recipient", value_name = "RECIPIENT")]
     pub recipients: Vec<String>,
@@ -65,8 +77,15 @@ pub struct RestoreArgs {
     #[arg(short = 'i', long = "identity", value_name = "FILE")]
     pub identities: Vec<PathBuf>,
     /// Where to write the Secrets (atomically, mode 0600); default stdout.
-    #[arg(short = 'o', long, value_name = "FILE")]
+    #[arg(short = 'o', long, value_name = "FILE", conflicts_with = "apply")]
     pub output: Option<PathBuf>,
+    /// Create the key Secrets in the controller's namespace (`--controller-namespace`)
+    /// instead of printing them; existing ones are left as they are.
+    #[arg(long)]
+    pub apply: bool,
+    /// Cluster access, with --apply.
+    #[command(flatten)]
+    pub cluster: ClusterFlags,
 }
 
 /// Runs `kubeseal keys …`.
@@ -121,8 +140,20 @@ fn backup_cmd(a: &BackupArgs) -> Result<()> {
     if recipients.is_empty() {
         bail!("no recipients: give --recipient age1… (repeatable) or --recipients-file FILE");
     }
-    let input = read(a.from_file.as_deref())?;
-    let docs = documents::parse(&input).context("cannot read the key Secrets")?;
+    let docs = if a.from_cluster {
+        let controller = Controller::connect(&a.cluster)?;
+        let docs = controller.key_secrets(&a.key_prefix)?;
+        if docs.is_empty() {
+            bail!(
+                "no key Secrets in namespace {:?}: is the controller there? (--controller-namespace)",
+                a.cluster.controller_namespace
+            );
+        }
+        docs
+    } else {
+        let input = read(a.from_file.as_deref())?;
+        documents::parse(&input).context("cannot read the key Secrets")?
+    };
     let file = backup::seal_backup(&docs, &recipients, a.armor)?;
     write_private(a.output.as_deref(), &file, !a.armor)?;
     let count = backup::clean_key_secrets(&docs)?.len();
@@ -157,6 +188,19 @@ fn restore_cmd(a: &RestoreArgs) -> Result<()> {
     }
     let ids = identities(&a.identities)?;
     let secrets = open(&input, &ids)?;
+    if a.apply {
+        let controller = Controller::connect(&a.cluster)?;
+        let (created, existing) = controller.create_key_secrets(&secrets)?;
+        for name in &existing {
+            eprintln!("key Secret {name} exists already: left as it is");
+        }
+        eprintln!(
+            "restored {} key Secret(s) into namespace {:?}; the controller picks them up without a restart",
+            created.len(),
+            a.cluster.controller_namespace
+        );
+        return Ok(());
+    }
     let mut out = Zeroizing::new(String::new());
     for s in &secrets {
         out.push_str(&documents::to_yaml(s)?);

@@ -314,3 +314,99 @@ async fn reseal_directory_online_after_key_renewal() {
     }
     env.finish([renewing, ctl]).await;
 }
+
+/// `kubeseal keys backup --from-cluster` then `keys restore --apply` (issue 6): the
+/// backup is age-encrypted (no key material in it), and after the key Secrets are
+/// deleted, the restore brings the same keys back and the running controller unseals
+/// with them again without a restart.
+#[tokio::test]
+async fn key_backup_from_the_cluster_and_restore_into_it() {
+    use k8s_openapi::api::core::v1::Secret;
+    use kube::api::{DeleteParams, ListParams};
+
+    let Some(env) = TestEnv::start("ks-backup").await else {
+        return;
+    };
+    let ctl = env.start_controller(&[]).await;
+    let keys = env.wait_active_keys(1).await;
+    let tls_key = secret_item(&keys[0], "tls.key").to_vec();
+    let old_cert = secret_item(&keys[0], "tls.crt").to_vec();
+    env.forbid_private_key(&tls_key);
+    let (identity, recipient) = sealed_secrets_sops::age::generate_identity();
+    let identity_file = env.write_file("id.txt", identity.as_bytes());
+    let backup = env.dir().join("keys.age");
+
+    let output = format!("--output={}", backup.display());
+    let backup_args = args(
+        &[
+            "keys",
+            "backup",
+            "--from-cluster",
+            "-r",
+            &recipient,
+            &output,
+        ],
+        &env,
+    );
+    env.kubeseal_ok(&backup_args, None).await;
+    let bytes = std::fs::read(&backup).expect("backup written");
+    let body_line = String::from_utf8_lossy(&tls_key)
+        .lines()
+        .find(|l| !l.starts_with("-----"))
+        .expect("PEM body")
+        .to_owned();
+    assert!(
+        !String::from_utf8_lossy(&bytes).contains(&body_line),
+        "the backup holds no key material in the clear"
+    );
+
+    // Lose the keys, then restore them.
+    let api: kube::Api<Secret> = env.secrets();
+    let selector = "sealedsecrets.bitnami.com/sealed-secrets-key=active";
+    api.delete_collection(
+        &DeleteParams::default(),
+        &ListParams::default().labels(selector),
+    )
+    .await
+    .expect("delete key Secrets");
+    let mut restore_args = args(&["keys", "restore", "--apply", "-i"], &env);
+    restore_args.insert(4, identity_file.into_os_string());
+    restore_args.push(backup.into_os_string());
+    env.kubeseal_ok(&restore_args, None).await;
+    // The controller makes a fresh key as soon as it has none, so the restored key
+    // may be one of two; never print key material in an assertion.
+    wait_for(
+        "the backed-up key among the active keys again",
+        TIMEOUT,
+        async || {
+            let keys = env.wait_active_keys(1).await;
+            if keys
+                .iter()
+                .any(|k| secret_item(k, "tls.key") == tls_key.as_slice())
+            {
+                Ok(())
+            } else {
+                Err(format!("{} other key(s)", keys.len()))
+            }
+        },
+    )
+    .await;
+
+    // The controller (never restarted) unseals what was sealed to the restored key.
+    let cert_file = env.write_file("restored.pem", &old_cert);
+    let ss = env
+        .seal_with_cert(&cert_file, "after-restore", &[("password", "restored")])
+        .await;
+    env.create_sealed_secret(&ss).await;
+    wait_for(
+        "the Secret unsealed after the restore",
+        TIMEOUT,
+        async || match env.secrets().get_opt("after-restore").await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err("no Secret yet".to_owned()),
+            Err(e) => Err(e.to_string()),
+        },
+    )
+    .await;
+    env.finish([ctl]).await;
+}
