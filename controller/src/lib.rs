@@ -19,6 +19,8 @@ pub mod metrics;
 pub mod ratelimit;
 pub mod reconcile;
 pub mod telemetry;
+#[cfg(test)]
+mod testing;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -14,25 +14,7 @@ use tower::ServiceExt;
 
 use super::*;
 use crate::config::KeyOrder;
-use crate::keys::KeyPair;
-use crate::keys::registry::KeySource;
-
-const KEY_A: &[u8] = include_bytes!("../../../crates/sealed-secrets-core/testdata/key-a.pem");
-const CERT_A: &[u8] = include_bytes!("../../../crates/sealed-secrets-core/testdata/cert-a.pem");
-
-fn registry_with_key_a() -> Arc<KeyRegistry> {
-    let registry = Arc::new(KeyRegistry::new(KeyOrder::CertNotBefore));
-    registry.upsert(
-        KeySource::Labelled,
-        KeyPair {
-            secret_name: "sealed-secrets-keyaaaaa".into(),
-            created: None,
-            key: PrivateKey::from_pem(KEY_A).unwrap(),
-            certificate: Certificate::from_pem(CERT_A).unwrap(),
-        },
-    );
-    registry
-}
+use crate::testing::{CERT_A, KEY_A, registry_with_key_a};
 
 fn state(keys: Arc<KeyRegistry>) -> Arc<ApiState> {
     Arc::new(ApiState {

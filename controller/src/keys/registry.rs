@@ -215,22 +215,10 @@ impl KeyRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::KeyConfig;
     use crate::keys::store::generate;
-    use std::time::Duration;
 
     fn pair(name: &str, created: i64) -> KeyPair {
-        let config = KeyConfig {
-            prefix: "k".into(),
-            size: 2048,
-            ttl: Duration::from_secs(3600),
-            common_name: String::new(),
-            renew_period: None,
-            cutoff: None,
-            order: KeyOrder::CertNotBefore,
-            labels: BTreeMap::new(),
-            annotations: BTreeMap::new(),
-        };
+        let config = crate::testing::key_config();
         let (key, certificate) = generate(&config).unwrap();
         KeyPair {
             secret_name: name.into(),

@@ -138,24 +138,14 @@ pub fn key_secret(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::KeyOrder;
-    use std::time::Duration;
 
     fn config() -> KeyConfig {
-        KeyConfig {
-            prefix: "sealed-secrets-key".into(),
-            size: 2048,
-            ttl: Duration::from_secs(3600),
-            common_name: String::new(),
-            renew_period: None,
-            cutoff: None,
-            order: KeyOrder::CertNotBefore,
-            labels: BTreeMap::from([
-                ("team".into(), "ops".into()),
-                (SEALING_KEY_LABEL.into(), "other".into()),
-            ]),
-            annotations: BTreeMap::new(),
-        }
+        let mut config = crate::testing::key_config();
+        config.labels = BTreeMap::from([
+            ("team".into(), "ops".into()),
+            (SEALING_KEY_LABEL.into(), "other".into()),
+        ]);
+        config
     }
 
     #[test]

@@ -13,33 +13,19 @@ use kube::runtime::controller::Action;
 use sealed_secrets::SealedSecret;
 use sealed_secrets::seal::{SealOptions, seal_secret};
 use sealed_secrets::secret::InputSecret;
-use sealed_secrets_core::{Certificate, PrivateKey};
+use sealed_secrets_core::PrivateKey;
 use serde_json::{Value, json};
 use tower_test::mock::{Handle, pair};
 
 use super::desired::{FIELD_MANAGER, SOURCE_HASH, source_hash};
 use super::*;
-use crate::config::KeyOrder;
 use crate::events::Recorder;
-use crate::keys::KeyPair;
-use crate::keys::registry::KeySource;
-
-const KEY_A: &[u8] = include_bytes!("../../../crates/sealed-secrets-core/testdata/key-a.pem");
-const CERT_A: &[u8] = include_bytes!("../../../crates/sealed-secrets-core/testdata/cert-a.pem");
+use crate::testing::{KEY_A, registry_with_key_a};
 
 type ApiHandle = Handle<Request<Body>, Response<Body>>;
 
 fn context(client: Client) -> Arc<Context> {
-    let keys = Arc::new(KeyRegistry::new(KeyOrder::CertNotBefore));
-    keys.upsert(
-        KeySource::Labelled,
-        KeyPair {
-            secret_name: "sealed-secrets-keyaaaaa".into(),
-            created: None,
-            key: PrivateKey::from_pem(KEY_A).unwrap(),
-            certificate: Certificate::from_pem(CERT_A).unwrap(),
-        },
-    );
+    let keys = registry_with_key_a();
     Arc::new(Context::new(
         client.clone(),
         keys,
