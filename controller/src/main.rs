@@ -27,7 +27,7 @@ fn main() -> ExitCode {
         }
     };
     if flags.version {
-        println!("controller version: {VERSION}");
+        println!("controller version: v{VERSION}");
         return ExitCode::SUCCESS;
     }
     let (level, json, info_stdout) = (
