@@ -3,14 +3,12 @@
 # keygen → seal (as `kubeseal --cert`) → recovery-unseal (as disaster recovery would).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# DEMO_PROFILE=debug reuses the test build (scripts/test.sh); the default is release.
-profile=${DEMO_PROFILE:-release}
-if [ "$profile" = release ]; then
+# KUBESEAL_BIN: an already built kubeseal (scripts/test.sh passes its debug build).
+kubeseal=${KUBESEAL_BIN:-}
+if [ -z "$kubeseal" ]; then
   cargo build --quiet --release -p kubeseal-cli
-else
-  cargo build --quiet -p kubeseal-cli
+  kubeseal="${CARGO_TARGET_DIR:-target}/release/kubeseal"
 fi
-kubeseal="${CARGO_TARGET_DIR:-target}/$profile/kubeseal"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
