@@ -21,9 +21,10 @@ const SECRET_VALUES: usize = 5;
 /// A typical value: a 32-byte password.
 const VALUE: &[u8] = b"a typical 32-byte database passw";
 
-/// Every timed batch per benchmark id: (total time, iterations). Criterion's own
-/// report stays as it is; the ratios below are computed from the same batches.
-static TIMES: Mutex<BTreeMap<&'static str, (Duration, u64)>> = Mutex::new(BTreeMap::new());
+/// Per benchmark id, the time per iteration of every timed batch (warm-up included).
+/// Criterion's own report stays as it is; the ratios below are medians of the same
+/// batches, which a load spike on a shared machine moves less than a mean.
+static TIMES: Mutex<BTreeMap<&'static str, Vec<f64>>> = Mutex::new(BTreeMap::new());
 
 /// Benchmarks `op` under `id`, recording its batches for the ratio table.
 fn bench(c: &mut Criterion, id: &'static str, mut op: impl FnMut()) {
@@ -34,19 +35,19 @@ fn bench(c: &mut Criterion, id: &'static str, mut op: impl FnMut()) {
                 op();
             }
             let took = start.elapsed();
-            let mut times = TIMES.lock().unwrap();
-            let entry = times.entry(id).or_default();
-            entry.0 += took;
-            entry.1 += iters;
+            if iters > 0 {
+                let per_iter = took.as_nanos() as f64 / iters as f64;
+                TIMES.lock().unwrap().entry(id).or_default().push(per_iter);
+            }
             took
         });
     });
 }
 
-fn mean_ns(id: &str) -> Option<f64> {
-    let times = TIMES.lock().unwrap();
-    let (total, iters) = times.get(id)?;
-    (*iters > 0).then(|| total.as_nanos() as f64 / *iters as f64)
+fn median_ns(id: &str) -> Option<f64> {
+    let mut times = TIMES.lock().unwrap().get(id)?.clone();
+    times.sort_by(f64::total_cmp);
+    times.get(times.len() / 2).copied()
 }
 
 fn main() {
@@ -115,7 +116,7 @@ fn main() {
     c.final_summary();
 
     println!();
-    println!("RSA-4096, OAEP SHA-256, 32-byte values, one thread; mean over every timed batch");
+    println!("RSA-4096, OAEP SHA-256, 32-byte values, one thread; median over the timed batches");
     println!("ratio = raw aws-lc-rs RSA time / our time for the same number of RSA operations");
     println!("(target >= 0.90)");
     let rows = [
@@ -133,12 +134,12 @@ fn main() {
         ),
     ];
     for raw_id in ["raw_rsa4096_oaep_encrypt", "raw_rsa4096_oaep_decrypt"] {
-        if let Some(ns) = mean_ns(raw_id) {
+        if let Some(ns) = median_ns(raw_id) {
             println!("{raw_id:<26} {:>10.1} µs", ns / 1000.0);
         }
     }
     for (ours, raw, ops) in rows {
-        match (mean_ns(ours), mean_ns(raw)) {
+        match (median_ns(ours), median_ns(raw)) {
             (Some(o), Some(r)) => println!(
                 "{ours:<26} {:>10.1} µs   ratio {:.3}",
                 o / 1000.0,
