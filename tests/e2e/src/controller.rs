@@ -48,17 +48,29 @@ impl Controller {
         extra_args: &[&str],
         log: PathBuf,
     ) -> Controller {
+        let mut args = vec!["--all-namespaces=false", "--key-size", "2048"];
+        args.extend_from_slice(extra_args);
+        Controller::spawn_with_args(kubeconfig, namespace, host, &args, log)
+    }
+
+    /// Like [`Controller::spawn`], but with only `args` (plus the listen addresses and
+    /// [`EXTRA_ARGS_ENV`]): the controller's own defaults for everything else.
+    pub fn spawn_with_args(
+        kubeconfig: &Path,
+        namespace: &str,
+        host: u8,
+        args: &[&str],
+        log: PathBuf,
+    ) -> Controller {
         let ip = loopback(host);
         let addr = SocketAddr::from((ip, free_port(host)));
         let metrics_addr = SocketAddr::from((ip, free_port(host)));
         let out = File::create(&log).unwrap_or_else(|e| panic!("creating {}: {e}", log.display()));
         let err = out.try_clone().expect("a second handle on the log file");
         let child = Command::new(binary("controller"))
-            .arg("--all-namespaces=false")
-            .args(["--key-size", "2048"])
             .arg(format!("--listen-addr={addr}"))
             .arg(format!("--listen-metrics-addr={metrics_addr}"))
-            .args(extra_args)
+            .args(args)
             .args(extra_args_from_env())
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -94,6 +106,12 @@ impl Controller {
             },
         )
         .await;
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        let child = self.child.lock().unwrap_or_else(PoisonError::into_inner);
+        child.as_ref().map(Child::id)
     }
 
     /// Panics with the log's tail when the process has exited.
