@@ -22,8 +22,8 @@ use tokio_util::sync::CancellationToken;
 use crate::events::Recorder;
 use crate::keys::KeyRegistry;
 use crate::metrics::Metrics;
+use crate::reconcile::desired::prune_for_cache;
 use crate::reconcile::{Context, Options, SecretLookup, error_policy, reconcile};
-use sealed_secrets::annotations::KUBECTL_LAST_APPLIED;
 
 /// Reconciles in flight at once: enough to keep API round trips overlapping while
 /// RSA work is bounded by cores separately.
@@ -104,12 +104,7 @@ pub async fn run(shared: Arc<Shared>, namespace: Option<String>, shutdown: Cance
         // Metadata only: the data of every Secret in the cluster is not ours to hold.
         let secrets = watcher::watcher(secret_api, config)
             .default_backoff()
-            // kubectl's last-applied annotation on a Secret holds its data: drop it.
-            .modify(|meta| {
-                if let Some(a) = meta.metadata.annotations.as_mut() {
-                    a.remove(KUBECTL_LAST_APPLIED);
-                }
-            })
+            .modify(|meta| prune_for_cache(&mut meta.metadata))
             .reflect(secret_writer)
             .touched_objects();
         controller = controller.watches_stream(secrets, |meta| {

@@ -236,6 +236,30 @@ impl ManagedFields {
     }
 }
 
+/// Cuts a cached Secret's metadata down to what [`ownership`] and [`is_up_to_date`]
+/// read: owner references, the four annotations that matter, and of `managedFields`
+/// only who wrote `data`/`type` and when. The cache holds every Secret the controller
+/// watches (Helm release Secrets, tokens, …), so this is most of its memory; it also
+/// drops kubectl's last-applied annotation, which holds the Secret's data.
+pub fn prune_for_cache(meta: &mut ObjectMeta) {
+    meta.labels = None;
+    meta.finalizers = None;
+    meta.generate_name = None;
+    if let Some(annotations) = meta.annotations.as_mut() {
+        annotations
+            .retain(|k, _| [SOURCE_HASH, UNSEALED_WITH, MANAGED, PATCH].contains(&k.as_str()));
+    }
+    for entry in meta.managed_fields.iter_mut().flatten() {
+        entry.api_version = None;
+        entry.fields_type = None;
+        if let Some(fields) = entry.fields_v1.as_mut()
+            && let Some(map) = fields.0.as_object_mut()
+        {
+            map.retain(|k, _| k == "f:data" || k == "f:type");
+        }
+    }
+}
+
 /// What to send to the API server.
 #[derive(Debug)]
 pub enum Write {

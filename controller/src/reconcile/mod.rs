@@ -333,12 +333,19 @@ async fn sync(ss: &SealedSecret, ctx: &Context) -> Result<bool, Error> {
     let unsealed = unsealed?;
 
     // A live read: the write must start from the Secret as it is now (upstream does
-    // the same), and `patch` needs its data.
+    // the same), and `patch` needs its data. When the complete Secret cache says there
+    // is none, create straight away: a Secret made meanwhile makes the create fail
+    // (409), and the retry starts from a live read.
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
-    let mut existing = api
-        .get_opt(&name)
-        .await
-        .map_err(Error::api("reading Secret"))?;
+    let cache_says_absent =
+        existing_meta.is_none() && matches!(ctx.secrets, SecretLookup::Store { .. });
+    let mut existing = if cache_says_absent {
+        None
+    } else {
+        api.get_opt(&name)
+            .await
+            .map_err(Error::api("reading Secret"))?
+    };
     let plan = plan_write(ss, existing.as_ref(), &unsealed, &hash, &cost.keys_used);
     drop(unsealed);
     if let Some(secret) = existing.as_mut() {

@@ -502,3 +502,56 @@ fn immutable_is_only_set_at_creation() {
     };
     assert_eq!(replaced.immutable, None);
 }
+
+#[test]
+fn pruning_the_cache_changes_no_decision_and_drops_the_rest() {
+    let ss = ss();
+    let hash = source_hash(&ss);
+    let mut variants = vec![our_secret_meta(&ss)];
+    let mut edited = our_secret_meta(&ss);
+    edited.managed_fields.as_mut().unwrap().push(entry(
+        "kubectl-edit",
+        200,
+        json!({"f:data": {"f:password": {}}, "f:metadata": {"f:labels": {"f:x": {}}}}),
+    ));
+    variants.push(edited);
+    let mut foreign = ObjectMeta::default();
+    annotate(&mut foreign, "sealedsecrets.bitnami.com/patch", "true");
+    variants.push(foreign);
+    for mut meta in variants {
+        annotate(
+            &mut meta,
+            "kubectl.kubernetes.io/last-applied-configuration",
+            "{\"data\":{}}",
+        );
+        meta.labels = Some(BTreeMap::from([("helm".into(), "x".into())]));
+        let before = (
+            ownership(&ss, &meta),
+            is_up_to_date(&ss, &hash, &meta, Freshness::Unknown),
+        );
+        prune_for_cache(&mut meta);
+        let after = (
+            ownership(&ss, &meta),
+            is_up_to_date(&ss, &hash, &meta, Freshness::Unknown),
+        );
+        assert_eq!(before, after);
+        assert!(meta.labels.is_none());
+        let annotations = meta.annotations.unwrap_or_default();
+        assert!(!annotations.contains_key("kubectl.kubernetes.io/last-applied-configuration"));
+        for e in meta.managed_fields.iter().flatten() {
+            let keys: Vec<&String> = e
+                .fields_v1
+                .as_ref()
+                .unwrap()
+                .0
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect();
+            assert!(
+                keys.iter().all(|k| *k == "f:data" || *k == "f:type"),
+                "{keys:?}"
+            );
+        }
+    }
+}
