@@ -10,6 +10,8 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
 
 use kube::Client;
+
+use crate::ratelimit::TokenBucket;
 use kube::client::ClientBuilder;
 use kube::config::{Config as KubeConfig, KubeConfigOptions, Kubeconfig};
 
@@ -64,44 +66,25 @@ pub async fn build(
 /// A token bucket shared by all requests: waits, never refuses.
 #[derive(Clone)]
 pub struct RateLimitLayer {
-    bucket: Arc<Mutex<Bucket>>,
-}
-
-struct Bucket {
-    tokens: f64,
-    per_second: f64,
-    burst: f64,
-    updated: Instant,
+    bucket: Arc<Mutex<TokenBucket>>,
 }
 
 impl RateLimitLayer {
     /// `qps` sustained, `burst` at once.
     pub fn new(qps: f32, burst: u32) -> Self {
-        let burst = f64::from(burst.max(1));
         RateLimitLayer {
-            bucket: Arc::new(Mutex::new(Bucket {
-                tokens: burst,
-                per_second: f64::from(qps).max(0.001),
-                burst,
-                updated: Instant::now(),
-            })),
+            bucket: Arc::new(Mutex::new(TokenBucket::new(
+                f64::from(qps).max(0.001),
+                f64::from(burst.max(1)),
+                Instant::now(),
+            ))),
         }
     }
 
-    /// Takes a token and says how long to wait before using it (a negative balance
-    /// is the queue of requests ahead).
+    /// Takes a token and says how long to wait before using it.
     pub fn reserve(&self) -> Duration {
-        let mut b = self.bucket.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        let refill = now.duration_since(b.updated).as_secs_f64() * b.per_second;
-        b.tokens = (b.tokens + refill).min(b.burst);
-        b.updated = now;
-        b.tokens -= 1.0;
-        if b.tokens < 0.0 {
-            Duration::from_secs_f64(-b.tokens / b.per_second)
-        } else {
-            Duration::ZERO
-        }
+        let mut bucket = self.bucket.lock().unwrap_or_else(|e| e.into_inner());
+        bucket.reserve(Instant::now())
     }
 }
 

@@ -52,6 +52,18 @@ pub struct ConditionLabels {
     pub ss_app_kubernetes_io_instance: String,
 }
 
+impl ConditionLabels {
+    /// The `Synced` condition's series of one SealedSecret.
+    fn synced(namespace: &str, name: &str, instance: &str) -> Self {
+        ConditionLabels {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            condition: sealed_secrets::v1alpha1::CONDITION_SYNCED.to_owned(),
+            ss_app_kubernetes_io_instance: instance.to_owned(),
+        }
+    }
+}
+
 /// `http_requests_total` labels.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
@@ -225,12 +237,8 @@ impl Metrics {
             .unwrap_or_else(|e| e.into_inner());
         let previous = by_object.remove(&(namespace.to_owned(), name.to_owned()));
         self.shift(previous.as_ref(), None);
-        self.condition_info.remove(&ConditionLabels {
-            namespace: namespace.to_owned(),
-            name: name.to_owned(),
-            condition: sealed_secrets::v1alpha1::CONDITION_SYNCED.to_owned(),
-            ss_app_kubernetes_io_instance: instance.to_owned(),
-        });
+        self.condition_info
+            .remove(&ConditionLabels::synced(namespace, name, instance));
     }
 
     fn shift(&self, old: Option<&BTreeSet<Fingerprint>>, new: Option<&BTreeSet<Fingerprint>>) {
@@ -250,12 +258,7 @@ impl Metrics {
     /// Sets `condition_info` for a SealedSecret.
     pub fn set_condition(&self, namespace: &str, name: &str, instance: &str, synced: bool) {
         self.condition_info
-            .get_or_create(&ConditionLabels {
-                namespace: namespace.to_owned(),
-                name: name.to_owned(),
-                condition: sealed_secrets::v1alpha1::CONDITION_SYNCED.to_owned(),
-                ss_app_kubernetes_io_instance: instance.to_owned(),
-            })
+            .get_or_create(&ConditionLabels::synced(namespace, name, instance))
             .set(if synced { 1 } else { -1 });
     }
 }

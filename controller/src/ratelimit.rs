@@ -10,18 +10,72 @@ use std::time::{Duration, Instant};
 /// (full buckets) are dropped.
 const MAX_KEYS: usize = 65_536;
 
+/// A token bucket: `per_second` tokens flow in, at most `burst` are held. Used both
+/// by the per-client `/v1/verify` limiter (refuses) and by the API client's QPS
+/// limiter (queues).
+#[derive(Debug, Clone, Copy)]
+pub struct TokenBucket {
+    tokens: f64,
+    per_second: f64,
+    burst: f64,
+    updated: Instant,
+}
+
+impl TokenBucket {
+    /// A full bucket at `now`.
+    pub fn new(per_second: f64, burst: f64, now: Instant) -> Self {
+        TokenBucket {
+            tokens: burst,
+            per_second,
+            burst,
+            updated: now,
+        }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
+        self.updated = now;
+    }
+
+    /// Takes a token if there is one; otherwise says how long until there would be.
+    pub fn try_take(&mut self, now: Instant) -> Result<(), Duration> {
+        self.refill(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64(
+                (1.0 - self.tokens) / self.per_second,
+            ))
+        }
+    }
+
+    /// Takes a token even if there is none, and says how long to wait before using
+    /// it (a negative balance is the queue of requests ahead).
+    pub fn reserve(&mut self, now: Instant) -> Duration {
+        self.refill(now);
+        self.tokens -= 1.0;
+        if self.tokens < 0.0 {
+            Duration::from_secs_f64(-self.tokens / self.per_second)
+        } else {
+            Duration::ZERO
+        }
+    }
+
+    /// Whether the bucket would be full at `now` (its key is idle).
+    fn is_full_at(&self, now: Instant) -> bool {
+        self.tokens + now.saturating_duration_since(self.updated).as_secs_f64() * self.per_second
+            >= self.burst
+    }
+}
+
 /// A token bucket per key.
 #[derive(Debug)]
 pub struct RateLimiter {
     per_second: f64,
     burst: f64,
-    buckets: Mutex<HashMap<String, Bucket>>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    updated: Instant,
+    buckets: Mutex<HashMap<String, TokenBucket>>,
 }
 
 impl RateLimiter {
@@ -45,29 +99,15 @@ impl RateLimiter {
         }
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() >= MAX_KEYS && !buckets.contains_key(key) {
-            let (rate, burst) = (self.per_second, self.burst);
-            buckets.retain(|_, b| {
-                b.tokens + now.duration_since(b.updated).as_secs_f64() * rate < burst
-            });
+            buckets.retain(|_, b| !b.is_full_at(now));
             if buckets.len() >= MAX_KEYS {
                 buckets.clear();
             }
         }
-        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
-            tokens: self.burst,
-            updated: now,
-        });
-        let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * self.per_second).min(self.burst);
-        bucket.updated = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64(
-                (1.0 - bucket.tokens) / self.per_second,
-            ))
-        }
+        buckets
+            .entry(key.to_owned())
+            .or_insert_with(|| TokenBucket::new(self.per_second, self.burst, now))
+            .try_take(now)
     }
 }
 

@@ -147,6 +147,11 @@ impl KeyRegistry {
         Arc::clone(&self.current.read().unwrap_or_else(|e| e.into_inner()))
     }
 
+    /// Counts changes of the key set (a failure series restarts when it moves).
+    pub fn version(&self) -> u64 {
+        *self.changed.borrow()
+    }
+
     /// A receiver that sees a new value after every change of the key set.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changed.subscribe()

@@ -282,8 +282,10 @@ pub fn plan_write(
 ) -> Option<Write> {
     let mut ours = BTreeMap::from([(SOURCE_HASH.to_owned(), hash.to_owned())]);
     if !keys_used.is_empty() {
-        let list: Vec<&str> = keys_used.iter().map(Fingerprint::as_str).collect();
-        ours.insert(UNSEALED_WITH.to_owned(), list.join(","));
+        ours.insert(
+            UNSEALED_WITH.to_owned(),
+            annotations::join_fingerprints(keys_used),
+        );
     }
     let data: BTreeMap<String, ByteString> = unsealed
         .data

@@ -19,8 +19,8 @@ use kube::api::{DeleteParams, PostParams};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, Client, ResourceExt};
-use sealed_secrets::SealedSecret;
 use sealed_secrets::unseal::{UnsealCost, UnsealOptions, unseal_measured};
+use sealed_secrets::{SealedSecret, annotations};
 use sealed_secrets_core::Fingerprint;
 use zeroize::Zeroize;
 
@@ -395,16 +395,9 @@ fn scrub(secret: &mut Secret) {
 }
 
 fn keys_recorded_on(meta: &ObjectMeta) -> BTreeSet<Fingerprint> {
-    meta.annotations
-        .as_ref()
-        .and_then(|a| a.get(UNSEALED_WITH))
-        .map(|list| {
-            list.split(',')
-                .filter(|s| !s.is_empty())
-                .map(Fingerprint::new)
-                .collect()
-        })
-        .unwrap_or_default()
+    annotations::fingerprint_list(meta.annotations.as_ref(), UNSEALED_WITH)
+        .into_iter()
+        .collect()
 }
 
 /// Writes the status if it changes; returns whether it said Synced=True before.
@@ -456,7 +449,7 @@ fn now_rfc3339() -> String {
 
 /// Requeue policy after a failure (upstream `--max-unseal-retries`, backoff).
 pub fn error_policy(ss: Arc<SealedSecret>, error: &Error, ctx: Arc<Context>) -> Action {
-    let keys_version = *ctx.keys.subscribe().borrow();
+    let keys_version = ctx.keys.version();
     let key = ObjectRef::from_obj(ss.as_ref());
     let mut retries = ctx.retries.lock().unwrap_or_else(|e| e.into_inner());
     let state = retries.entry(key).or_insert(RetryState {

@@ -69,8 +69,17 @@ pub fn set_scope(annotations: &mut BTreeMap<String, String>, scope: Scope) {
 
 /// The fingerprints listed in [`KEY_FINGERPRINT`].
 pub fn fingerprints(annotations: Option<&BTreeMap<String, String>>) -> Vec<Fingerprint> {
+    fingerprint_list(annotations, KEY_FINGERPRINT)
+}
+
+/// The comma-separated fingerprints in annotation `name` (the layout of
+/// [`KEY_FINGERPRINT`], also used by the controller on the Secrets it writes).
+pub fn fingerprint_list(
+    annotations: Option<&BTreeMap<String, String>>,
+    name: &str,
+) -> Vec<Fingerprint> {
     annotations
-        .and_then(|a| a.get(KEY_FINGERPRINT))
+        .and_then(|a| a.get(name))
         .map(|v| {
             v.split(',')
                 .map(str::trim)
@@ -81,18 +90,22 @@ pub fn fingerprints(annotations: Option<&BTreeMap<String, String>>) -> Vec<Finge
         .unwrap_or_default()
 }
 
+/// Fingerprints as a fingerprint-list annotation holds them: comma-separated.
+pub fn join_fingerprints<'a>(fingerprints: impl IntoIterator<Item = &'a Fingerprint>) -> String {
+    fingerprints
+        .into_iter()
+        .map(Fingerprint::as_str)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Adds `fingerprint` to [`KEY_FINGERPRINT`], keeping the ones already listed.
 pub fn add_fingerprint(annotations: &mut BTreeMap<String, String>, fingerprint: &Fingerprint) {
     let mut all = fingerprints(Some(annotations));
     if !all.contains(fingerprint) {
         all.push(fingerprint.clone());
     }
-    let joined = all
-        .iter()
-        .map(Fingerprint::as_str)
-        .collect::<Vec<_>>()
-        .join(",");
-    annotations.insert(KEY_FINGERPRINT.to_owned(), joined);
+    annotations.insert(KEY_FINGERPRINT.to_owned(), join_fingerprints(&all));
 }
 
 #[cfg(test)]

@@ -302,11 +302,9 @@ fn from_rotate(ss: &SealedSecret, body: &[u8], newest: &Fingerprint) -> Outcome 
             "the controller's reply does not hold the same items; left unchanged".into(),
         );
     }
-    let fingerprint = annotations::fingerprints(reply.metadata.annotations.as_ref())
-        .into_iter()
-        .map(|f| f.as_str().to_owned())
-        .collect::<Vec<_>>()
-        .join(",");
+    let fingerprint = annotations::join_fingerprints(&annotations::fingerprints(
+        reply.metadata.annotations.as_ref(),
+    ));
     Outcome::Resealed(NewCiphertexts {
         encrypted_data: reply.spec.encrypted_data,
         data: reply.spec.data,
