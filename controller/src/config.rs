@@ -141,6 +141,40 @@ pub struct Flags {
     /// HTTP write timeout.
     #[arg(long, env = "SEALED_SECRETS_WRITE_TIMEOUT", default_value = "2m0s")]
     pub write_timeout: String,
+    /// Run several replicas: only the holder of a coordination.k8s.io Lease reconciles
+    /// and makes keys; every replica serves the HTTP API.
+    #[arg(long, env = "SEALED_SECRETS_LEADER_ELECT", action = ArgAction::Set,
+          num_args = 0..=1, default_value = "false", default_missing_value = "true",
+          require_equals = true)]
+    pub leader_elect: bool,
+    /// Name of the leader-election Lease in the controller's namespace.
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_LEADER_ELECT_LEASE_NAME",
+        default_value = crate::leader::DEFAULT_LEASE_NAME
+    )]
+    pub leader_elect_lease_name: String,
+    /// How long a leader's Lease is valid without renewal (a standby waits this long).
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_LEADER_ELECT_LEASE_DURATION",
+        default_value = "15s"
+    )]
+    pub leader_elect_lease_duration: String,
+    /// How long the leader keeps leading while it cannot renew.
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_LEADER_ELECT_RENEW_DEADLINE",
+        default_value = "10s"
+    )]
+    pub leader_elect_renew_deadline: String,
+    /// How often candidates try for the Lease and the leader renews it.
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_LEADER_ELECT_RETRY_PERIOD",
+        default_value = "2s"
+    )]
+    pub leader_elect_retry_period: String,
     /// Kubeconfig for running outside the cluster (default: KUBECONFIG, then in-cluster).
     #[arg(long, env = "SEALED_SECRETS_KUBECONFIG")]
     pub kubeconfig: Option<std::path::PathBuf>,
@@ -244,6 +278,21 @@ pub struct Config {
     pub http: HttpConfig,
     /// Kubeconfig path, if given.
     pub kubeconfig: Option<std::path::PathBuf>,
+    /// Leader election (`--leader-elect`), or `None`: this replica always leads.
+    pub leader_election: Option<LeaderElection>,
+}
+
+/// The leader-election Lease and its timing.
+#[derive(Debug, Clone)]
+pub struct LeaderElection {
+    /// Lease name.
+    pub lease_name: String,
+    /// Lease duration.
+    pub lease_duration: Duration,
+    /// Renew deadline.
+    pub renew_deadline: Duration,
+    /// Retry period.
+    pub retry_period: Duration,
 }
 
 /// Why the flags do not make a configuration.
@@ -291,6 +340,14 @@ pub enum ConfigError {
     /// `--log-format` unknown.
     #[error("--log-format {0:?}: expected text or json")]
     LogFormat(String),
+    /// Leader-election timings that do not fit together.
+    #[error(transparent)]
+    LeaderElection(#[from] crate::leader::ElectionTimingError),
+    /// `--leader-elect-lease-name` not a Kubernetes object name.
+    #[error(
+        "--leader-elect-lease-name {0:?}: expected a DNS subdomain name such as sealed-secrets-controller"
+    )]
+    LeaseName(String),
     /// `--log-level` unknown.
     #[error("--log-level {0:?}: expected DEBUG, INFO, WARN or ERROR")]
     LogLevel(String),
@@ -339,6 +396,34 @@ impl Flags {
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return Err(ConfigError::LogFormat(self.log_format));
         }
+        let leader_election = if self.leader_elect {
+            let election = LeaderElection {
+                lease_name: self.leader_elect_lease_name.trim().to_owned(),
+                lease_duration: duration(
+                    "leader-elect-lease-duration",
+                    &self.leader_elect_lease_duration,
+                )?,
+                renew_deadline: duration(
+                    "leader-elect-renew-deadline",
+                    &self.leader_elect_renew_deadline,
+                )?,
+                retry_period: duration(
+                    "leader-elect-retry-period",
+                    &self.leader_elect_retry_period,
+                )?,
+            };
+            if !is_object_name(&election.lease_name) {
+                return Err(ConfigError::LeaseName(election.lease_name));
+            }
+            crate::leader::check_timing(
+                election.lease_duration,
+                election.renew_deadline,
+                election.retry_period,
+            )?;
+            Some(election)
+        } else {
+            None
+        };
         Ok(Config {
             namespace: own_namespace,
             keys: KeyConfig {
@@ -370,6 +455,7 @@ impl Flags {
                 rate_limit_burst: self.rate_limit_burst.max(1),
             },
             kubeconfig: self.kubeconfig,
+            leader_election,
         })
     }
 }
@@ -405,6 +491,20 @@ fn validate_key_prefix(prefix: &str) -> Result<(), ConfigError> {
         return Err(ConfigError::KeyPrefix("name is empty".into()));
     }
     Ok(())
+}
+
+/// A DNS subdomain name (RFC 1123), what Kubernetes requires of a Lease's name.
+fn is_object_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|part| {
+            !part.is_empty()
+                && part.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && part.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        })
 }
 
 fn split_list(text: &str) -> Vec<String> {
@@ -562,6 +662,36 @@ mod tests {
         assert!(refuse(&["--log-level", "LOUD"]).contains("DEBUG"));
         assert!(refuse(&["--key-size", "1024"]).contains("2048"));
         assert!(refuse(&["--no-such-flag"]).contains("--no-such-flag"));
+    }
+
+    #[test]
+    fn leader_election_is_off_by_default_and_checked_when_on() {
+        assert!(parse(&[]).leader_election.is_none());
+        let on = parse(&["--leader-elect"]).leader_election.expect("on");
+        assert_eq!(on.lease_name, "sealed-secrets-controller");
+        assert_eq!(
+            (on.lease_duration, on.renew_deadline, on.retry_period),
+            (
+                Duration::from_secs(15),
+                Duration::from_secs(10),
+                Duration::from_secs(2)
+            )
+        );
+        assert!(
+            refuse(&["--leader-elect", "--leader-elect-renew-deadline=20s"])
+                .contains("must be longer than --leader-elect-renew-deadline")
+        );
+        assert!(refuse(&["--leader-elect", "--leader-elect-lease-name=Bad_Name"]).contains("DNS"));
+        assert!(
+            refuse(&["--leader-elect=true", "--leader-elect-retry-period=2d"])
+                .contains("Go duration")
+        );
+        // Off: the timing flags are not looked at.
+        assert!(
+            parse(&["--leader-elect-renew-deadline=20s"])
+                .leader_election
+                .is_none()
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod keys;
+pub mod leader;
 pub mod metrics;
 pub mod ratelimit;
 pub mod reconcile;
@@ -38,6 +39,7 @@ use crate::events::Recorder;
 use crate::http::{ApiState, api_router, metrics_router};
 use crate::keys::KeyRegistry;
 use crate::keys::manager::KeyManager;
+use crate::leader::{ElectionConfig, Elector};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 
@@ -96,25 +98,75 @@ pub async fn run(config: Config, client: Client, signals: Signals) -> Result<(),
         _ = ready_rx.wait_for(|ready| *ready) => {}
         () = shutdown.cancelled() => return Ok(()),
     }
-    tasks.spawn(manager.renew(Arc::clone(&signals.new_key), shutdown.clone()));
-    let mut key_changes = registry.subscribe();
-    loop {
-        let set = registry.snapshot();
-        metrics.register_keys(&set.fingerprints());
-        if !set.is_empty() {
-            break;
+
+    // What only the leader does: make keys and reconcile. Without leader election this
+    // replica always leads.
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "sealed-secrets-controller".into());
+    let leader = Arc::new(LeaderWork {
+        manager,
+        new_key: Arc::clone(&signals.new_key),
+        namespaces: config.namespaces.clone(),
+        shared: Arc::new(Shared {
+            client: client.clone(),
+            keys: Arc::clone(&registry),
+            metrics: Arc::clone(&metrics),
+            recorder: Recorder::new(client.clone(), host.clone()),
+            options: reconcile::Options {
+                update_status: config.update_status,
+                accept_deprecated_v1_data: config.accept_deprecated_v1_data,
+                max_unseal_retries: config.max_unseal_retries,
+                old_gc_behavior: config.old_gc_behavior,
+            },
+            label_selector: config.label_selector.clone(),
+            watch_secrets: config.watch_secrets,
+        }),
+    });
+    match &config.leader_election {
+        None => {
+            metrics.leader.set(1);
+            tasks.spawn(lead(leader, shutdown.clone()));
         }
-        tokio::select! {
-            changed = key_changes.changed() => if changed.is_err() { return Ok(()) },
-            () = shutdown.cancelled() => return Ok(()),
+        Some(election) => {
+            let (leading_tx, mut leading_rx) = watch::channel(false);
+            let elector = Elector::new(
+                client.clone(),
+                ElectionConfig {
+                    namespace: config.namespace.clone(),
+                    lease_name: election.lease_name.clone(),
+                    identity: leader::identity(&host),
+                    lease_duration: election.lease_duration,
+                    renew_deadline: election.renew_deadline,
+                    retry_period: election.retry_period,
+                },
+                leading_tx,
+            );
+            tasks.spawn(elector.run(shutdown.clone(), move |token| {
+                lead(Arc::clone(&leader), token)
+            }));
+            let metrics = Arc::clone(&metrics);
+            tasks.spawn(async move {
+                while leading_rx.changed().await.is_ok() {
+                    metrics
+                        .leader
+                        .set(i64::from(*leading_rx.borrow_and_update()));
+                }
+            });
         }
     }
+
+    // Every replica serves the API once there is a key (a standby waits for the
+    // leader's first key to arrive through the key watch).
+    if !wait_for_keys(&registry, &shutdown).await {
+        return Ok(());
+    }
+    metrics.register_keys(&registry.snapshot().fingerprints());
     {
         let (metrics, registry, shutdown) = (
             Arc::clone(&metrics),
             Arc::clone(&registry),
             shutdown.clone(),
         );
+        let mut key_changes = registry.subscribe();
         tasks.spawn(async move {
             loop {
                 tokio::select! {
@@ -155,39 +207,6 @@ pub async fn run(config: Config, client: Client, signals: Signals) -> Result<(),
         });
     }
 
-    // The reconcilers.
-    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "sealed-secrets-controller".into());
-    let shared = Arc::new(Shared {
-        client: client.clone(),
-        keys: Arc::clone(&registry),
-        metrics: Arc::clone(&metrics),
-        recorder: Recorder::new(client.clone(), host),
-        options: reconcile::Options {
-            update_status: config.update_status,
-            accept_deprecated_v1_data: config.accept_deprecated_v1_data,
-            max_unseal_retries: config.max_unseal_retries,
-            old_gc_behavior: config.old_gc_behavior,
-        },
-        label_selector: config.label_selector.clone(),
-        watch_secrets: config.watch_secrets,
-    });
-    match &config.namespaces {
-        Namespaces::All => {
-            tasks.spawn(controller::run(Arc::clone(&shared), None, shutdown.clone()));
-        }
-        Namespaces::Only(list) => {
-            for ns in list {
-                if namespace_exists(&client, ns).await {
-                    tasks.spawn(controller::run(
-                        Arc::clone(&shared),
-                        Some(ns.clone()),
-                        shutdown.clone(),
-                    ));
-                }
-            }
-        }
-    }
-
     // Until shutdown, or until an HTTP server fails.
     let result = tokio::select! {
         () = shutdown.cancelled() => Ok(()),
@@ -198,6 +217,63 @@ pub async fn run(config: Config, client: Client, signals: Signals) -> Result<(),
     while tasks.join_next().await.is_some() {}
     tracing::info!("stopped");
     result
+}
+
+/// Everything the leader runs.
+struct LeaderWork {
+    manager: KeyManager,
+    new_key: Arc<Notify>,
+    namespaces: Namespaces,
+    shared: Arc<Shared>,
+}
+
+/// Leads until `token` is cancelled: renews keys (making the first one if there is
+/// none) and, once a key exists, reconciles the watched namespaces.
+async fn lead(work: Arc<LeaderWork>, token: CancellationToken) {
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(
+        work.manager
+            .clone()
+            .renew(Arc::clone(&work.new_key), token.clone()),
+    );
+    if wait_for_keys(&work.shared.keys, &token).await {
+        let client = &work.shared.client;
+        match &work.namespaces {
+            Namespaces::All => {
+                tasks.spawn(controller::run(
+                    Arc::clone(&work.shared),
+                    None,
+                    token.clone(),
+                ));
+            }
+            Namespaces::Only(list) => {
+                for ns in list {
+                    if namespace_exists(client, ns).await {
+                        tasks.spawn(controller::run(
+                            Arc::clone(&work.shared),
+                            Some(ns.clone()),
+                            token.clone(),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+/// Waits until the registry holds a key; `false` if `stop` came first.
+async fn wait_for_keys(registry: &KeyRegistry, stop: &CancellationToken) -> bool {
+    let mut changes = registry.subscribe();
+    loop {
+        if !registry.snapshot().is_empty() {
+            return true;
+        }
+        tokio::select! {
+            changed = changes.changed() => if changed.is_err() { return false },
+            () = stop.cancelled() => return false,
+        }
+    }
 }
 
 /// Upstream checks each additional namespace and skips missing ones. A namespace we

@@ -120,6 +120,8 @@ pub struct Metrics {
     pub http_duration: Family<HttpDurationLabels, Histogram, fn() -> Histogram>,
     /// RSA-OAEP private-key operations (ours).
     pub rsa_decryptions: Counter,
+    /// 1 while this replica leads (always, without `--leader-elect`).
+    pub leader: Gauge,
     key_sealedsecrets: Family<KeyLabels, Gauge>,
     keys_by_object: Mutex<HashMap<(String, String), BTreeSet<Fingerprint>>>,
 }
@@ -149,6 +151,7 @@ impl Metrics {
             http_requests: Family::default(),
             http_duration: Family::new_with_constructor(default_histogram),
             rsa_decryptions: Counter::default(),
+            leader: Gauge::default(),
             key_sealedsecrets: Family::default(),
             keys_by_object: Mutex::default(),
             registry,
@@ -183,6 +186,11 @@ impl Metrics {
             "rsa_decryptions",
             "RSA private-key operations spent unsealing (0 for SealedSecrets whose Secret already matches)",
             m.rsa_decryptions.clone(),
+        );
+        r.register(
+            "leader",
+            "1 while this replica holds the leader-election Lease and reconciles; 0 on a standby",
+            m.leader.clone(),
         );
         r.register(
             "key_sealedsecrets",
@@ -295,6 +303,7 @@ mod tests {
             "sealed_secrets_controller_http_requests_total{path=\"/v1/verify\",code=\"200\",method=\"post\"} 1",
             "sealed_secrets_controller_http_request_duration_seconds_count{path=\"/v1/verify\",method=\"post\"} 1",
             "sealed_secrets_controller_rsa_decryptions_total 0",
+            "sealed_secrets_controller_leader 0",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");
         }

@@ -190,6 +190,23 @@ impl Controller {
         metrics::Metrics::new(String::from_utf8_lossy(&resp.body).into_owned())
     }
 
+    /// SIGKILL: no shutdown at all (a crash, an OOM kill, a node lost). The log stays.
+    pub fn kill(&mut self) -> ExitStatus {
+        if let Some(status) = self.exit {
+            return status;
+        }
+        let mut child = self
+            .child
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .expect("a controller not yet stopped has its child");
+        let _ = child.kill();
+        let status = child.wait().expect("waiting for a killed controller");
+        self.exit = Some(status);
+        status
+    }
+
     /// SIGTERM, then SIGKILL after a grace period; returns how it exited (again on
     /// later calls).
     pub fn stop(&mut self) -> ExitStatus {

@@ -11,6 +11,7 @@
 //! The helpers panic with a descriptive message instead of returning errors: they
 //! only ever run inside tests, where a panic is the failure report.
 
+pub mod apiserver;
 pub mod controller;
 pub mod http;
 pub mod kubeseal;
@@ -530,6 +531,123 @@ impl TestEnv {
             .unwrap_or_else(|e| panic!("creating SealedSecret {:?}: {e}", ss.metadata.name))
     }
 
+    /// Seals `n` Secrets named `{prefix}-{i}` with `values` values each, in-process with
+    /// the certificate `cert_pem` (what `kubeseal --cert` does, without 1,000 processes).
+    /// Every value is a registered plaintext (never allowed in a controller log).
+    pub fn seal_batch(&self, cert_pem: &[u8], prefix: &str, n: usize, values: usize) -> Batch {
+        use sealed_secrets::seal::{SealOptions, seal_secret};
+        use sealed_secrets::secret::{InputSecret, SecretData};
+        let cert = sealed_secrets::core::Certificate::from_pem(cert_pem)
+            .unwrap_or_else(|e| panic!("parsing the served certificate: {e}"));
+        let mut rng = rand_core::UnwrapErr(rand_core::OsRng);
+        let options = SealOptions {
+            default_namespace: self.namespace.clone(),
+            ..SealOptions::default()
+        };
+        let mut batch = Batch::default();
+        for i in 0..n {
+            let name = format!("{prefix}-{i:04}");
+            let plain: Vec<(String, String)> = (0..values)
+                .map(|v| (format!("key{v}"), self.plaintext(&format!("{prefix}{i}"))))
+                .collect();
+            let secret = InputSecret {
+                metadata: ObjectMeta {
+                    name: Some(name.clone()),
+                    namespace: Some(self.namespace.clone()),
+                    ..ObjectMeta::default()
+                },
+                type_: Some("Opaque".to_owned()),
+                immutable: None,
+                data: SecretData(
+                    plain
+                        .iter()
+                        .map(|(k, v)| (k.clone(), zeroize::Zeroizing::new(v.clone().into_bytes())))
+                        .collect(),
+                ),
+            };
+            let ss = seal_secret(&mut rng, cert.public_key(), secret, &options)
+                .unwrap_or_else(|e| panic!("sealing {name}: {e}"));
+            let pairs: Vec<(&str, &str)> = plain
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            batch.expected.insert(name, byte_map(&pairs));
+            batch.sealed.push(ss);
+        }
+        batch
+    }
+
+    /// Creates every SealedSecret of `sealed`, [`CREATE_CONCURRENCY`] at a time.
+    pub async fn create_all(&self, sealed: &[SealedSecret]) {
+        use futures::StreamExt as _;
+        futures::stream::iter(sealed)
+            .for_each_concurrent(CREATE_CONCURRENCY, |ss| async move {
+                self.create_sealed_secret(ss).await;
+            })
+            .await;
+    }
+
+    /// How the Secrets of the namespace compare with `expected`: how many hold exactly
+    /// the expected data, and a description of every other one (names and key names
+    /// only, never values). Key Secrets and unrelated Secrets are ignored.
+    pub async fn compare_secrets(
+        &self,
+        expected: &BTreeMap<String, BTreeMap<String, ByteString>>,
+    ) -> (usize, Vec<String>) {
+        let list = self
+            .secrets()
+            .list(&ListParams::default())
+            .await
+            .unwrap_or_else(|e| panic!("listing Secrets: {e}"));
+        let mut seen: BTreeMap<String, Secret> = BTreeMap::new();
+        for s in list.items {
+            if let Some(name) = s.metadata.name.clone() {
+                seen.insert(name, s);
+            }
+        }
+        let mut correct = 0;
+        let mut problems = Vec::new();
+        for (name, want) in expected {
+            match seen.get(name) {
+                None => problems.push(format!("{name}: missing")),
+                Some(s) if s.data.as_ref() == Some(want) => correct += 1,
+                Some(s) => problems.push(format!(
+                    "{name}: keys {:?}, values differ or keys missing",
+                    s.data.as_ref().map(|d| d.keys().collect::<Vec<_>>())
+                )),
+            }
+        }
+        (correct, problems)
+    }
+
+    /// Waits until at least `at_least` Secrets of `expected` hold their data.
+    pub async fn wait_secrets_correct(
+        &self,
+        expected: &BTreeMap<String, BTreeMap<String, ByteString>>,
+        at_least: usize,
+        timeout: Duration,
+    ) {
+        wait_for(
+            &format!(
+                "{at_least} of {} Secrets to hold their unsealed data",
+                expected.len()
+            ),
+            timeout,
+            async || {
+                let (correct, problems) = self.compare_secrets(expected).await;
+                if correct >= at_least {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "{correct} correct; first problems: {:?}",
+                        &problems[..problems.len().min(5)]
+                    ))
+                }
+            },
+        )
+        .await;
+    }
+
     /// Creates a Secret in this namespace.
     pub async fn create_secret(
         &self,
@@ -674,6 +792,18 @@ impl Drop for TestEnv {
         }
     }
 }
+
+/// SealedSecrets made by [`TestEnv::seal_batch`] and the data each Secret must hold.
+#[derive(Default)]
+pub struct Batch {
+    /// The SealedSecrets, in name order.
+    pub sealed: Vec<SealedSecret>,
+    /// Secret name → expected `data`.
+    pub expected: BTreeMap<String, BTreeMap<String, ByteString>>,
+}
+
+/// SealedSecrets created at once by [`TestEnv::create_all`].
+pub const CREATE_CONCURRENCY: usize = 32;
 
 /// Which of `values` occur in `text`, as themselves or base64-encoded (how Secret data
 /// looks in a dumped object): (form, value) pairs.
