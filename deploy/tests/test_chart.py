@@ -24,7 +24,9 @@ CONTROLLER_FLAGS = {
     "privatekey-annotations", "privatekey-labels", "old-gc-behavior", "update-status",
     "watch-for-secrets", "skip-recreate", "log-info-stdout", "log-level", "log-format",
     "max-unseal-retries", "kubeclient-qps", "kubeclient-burst", "listen-addr",
-    "listen-metrics-addr", "read-timeout", "write-timeout", "kubeconfig",
+    "listen-metrics-addr", "read-timeout", "write-timeout", "kubeconfig", "leader-elect",
+    "leader-elect-lease-name", "leader-elect-lease-duration", "leader-elect-renew-deadline",
+    "leader-elect-retry-period",
 }  # fmt: skip
 
 CLUSTER_SCOPED = {"CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "Namespace"}
@@ -287,7 +289,11 @@ def test_default_rbac_is_exactly_the_least_privilege_set():
     }
     key_admin = one(docs, "Role", "sealed-secrets-controller-key-admin")
     assert key_admin["metadata"]["namespace"] == "kube-system"
-    assert [sorted(r["verbs"]) for r in key_admin["rules"]] == [["create", "get", "list", "watch"]]
+    assert [(r["apiGroups"], r["resources"], r.get("resourceNames"), sorted(r["verbs"])) for r in key_admin["rules"]] == [
+        ([""], ["secrets"], None, ["create", "get", "list", "watch"]),
+        (["coordination.k8s.io"], ["leases"], None, ["create"]),
+        (["coordination.k8s.io"], ["leases"], ["sealed-secrets-controller"], ["get", "update"]),
+    ]
     binding = one(docs, "ClusterRoleBinding")
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": "sealed-secrets-controller", "namespace": "kube-system"}
@@ -311,7 +317,36 @@ def test_default_args():
         "--log-format=text",
         "--listen-addr=:8080",
         "--listen-metrics-addr=:8081",
+        "--leader-elect=true",
+        "--leader-elect-lease-name=sealed-secrets-controller",
+        "--leader-elect-lease-duration=15s",
+        "--leader-elect-renew-deadline=10s",
+        "--leader-elect-retry-period=2s",
     ]
+
+
+def test_several_replicas_elect_a_leader_on_the_release_s_own_lease():
+    docs = render_docs({"replicas": 3}, release="ss")
+    deployment = one(docs, "Deployment")
+    assert deployment["spec"]["replicas"] == 3
+    assert deployment["spec"]["strategy"] == {
+        "type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}
+    }
+    lease = deployment["metadata"]["name"]
+    assert f"--leader-elect-lease-name={lease}" in deployment_args(docs)
+    key_admin = one(docs, "Role", f"{lease}-key-admin")
+    named = [r for r in key_admin["rules"] if r.get("resourceNames")]
+    assert named == [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+                      "resourceNames": [lease], "verbs": ["get", "update"]}]
+
+
+def test_without_leader_election_one_replica_and_recreate():
+    docs = render_docs({"leaderElection": {"enabled": False}})
+    deployment = one(docs, "Deployment")
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    assert not [a for a in deployment_args(docs) if a.startswith("--leader-elect")]
+    key_admin = one(docs, "Role", "sealed-secrets-controller-key-admin")
+    assert [r["resources"] for r in key_admin["rules"]] == [["secrets"]]
 
 
 def test_namespaced_install_has_no_cluster_wide_access():
@@ -435,7 +470,8 @@ def test_create_controller_false_keeps_rbac_and_services():
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"replicaCount": 2}, "replicaCount must be 1"),
+        ({"replicaCount": 2}, "replicaCount is now called replicas"),
+        ({"replicas": 2, "leaderElection": {"enabled": False}}, "replicas > 1 needs leaderElection.enabled=true"),
         ({"rbac": {"namespacedRoles": True}}, "rbac.clusterRole and rbac.namespacedRoles are exclusive"),
         ({"privateKeyAnnotations": {"a": ""}}, "privateKeyAnnotations.a must be a non-empty string"),
         ({"privateKeyLabels": {"a": 1}}, "privateKeyLabels.a must be a non-empty string"),
@@ -455,7 +491,9 @@ def test_bad_values_fail_with_the_fix(values, message):
     ("values", "where"),
     [
         ({"updateStatus": "no"}, "/updateStatus"),
-        ({"replicaCount": "two"}, "/replicaCount"),
+        ({"replicas": "two"}, "/replicas"),
+        ({"replicas": 0}, "/replicas"),
+        ({"leaderElection": {"retryPeriod": "2 seconds"}}, "/leaderElection/retryPeriod"),
         ({"secretName": "Sealed_Key"}, "/secretName"),
         ({"additionalNamespaces": "team-a,team-b"}, "/additionalNamespaces"),
         ({"service": {"ports": {"name": "API port"}}}, "/service/ports/name"),

@@ -91,8 +91,11 @@ annotations:
 
 {{/* Refuse value combinations the controller or the RBAC cannot honour, with the fix. */}}
 {{- define "sealed-secrets.validate" -}}
-{{- if ne (int .Values.replicaCount) 1 -}}
-{{- fail "replicaCount must be 1: the controller has no leader election yet, and two replicas would both unseal and renew keys" -}}
+{{- if hasKey .Values "replicaCount" -}}
+{{- fail "replicaCount is now called replicas" -}}
+{{- end -}}
+{{- if and (gt (int .Values.replicas) 1) (not .Values.leaderElection.enabled) -}}
+{{- fail "replicas > 1 needs leaderElection.enabled=true: without it every replica would unseal and renew keys" -}}
 {{- end -}}
 {{- if and .Values.rbac.clusterRole .Values.rbac.namespacedRoles -}}
 {{- fail "rbac.clusterRole and rbac.namespacedRoles are exclusive: for a namespaced install set rbac.clusterRole=false" -}}
@@ -138,6 +141,18 @@ annotations:
 {{- $a = append $a (printf "--log-format=%s" $v.logFormat) -}}
 {{- $a = append $a (printf "--listen-addr=:%v" $v.containerPorts.http) -}}
 {{- $a = append $a (printf "--listen-metrics-addr=:%v" $v.containerPorts.metrics) -}}
+{{- if $v.leaderElection.enabled -}}
+{{- $a = append $a "--leader-elect=true" -}}
+{{- $a = append $a (printf "--leader-elect-lease-name=%s" (include "sealed-secrets.leaseName" .)) -}}
+{{- $a = append $a (printf "--leader-elect-lease-duration=%v" $v.leaderElection.leaseDuration) -}}
+{{- $a = append $a (printf "--leader-elect-renew-deadline=%v" $v.leaderElection.renewDeadline) -}}
+{{- $a = append $a (printf "--leader-elect-retry-period=%v" $v.leaderElection.retryPeriod) -}}
+{{- end -}}
 {{- range $v.extraArgs }}{{ $a = append $a (toString .) }}{{ end -}}
 {{- toJson $a -}}
+{{- end -}}
+
+{{/* The leader-election Lease: one per release, in the controller's namespace. */}}
+{{- define "sealed-secrets.leaseName" -}}
+{{- default (include "sealed-secrets.fullname" .) .Values.leaderElection.leaseName -}}
 {{- end -}}
