@@ -65,7 +65,7 @@ pub async fn run(shared: Arc<Shared>, namespace: Option<String>, shutdown: Cance
 
     let (secret_reader, secret_writer) = reflector::store();
     let lookup = if shared.watch_secrets {
-        SecretLookup::store(secret_reader.clone())
+        SecretLookup::store(secret_reader.clone(), shutdown.clone())
     } else {
         SecretLookup::Live
     };
@@ -83,7 +83,8 @@ pub async fn run(shared: Arc<Shared>, namespace: Option<String>, shutdown: Cance
     let sealed_secrets = watcher::watcher(ss_api, config.clone())
         .default_backoff()
         .modify(strip_for_cache)
-        .reflect(ss_writer)
+        .reflect(ss_writer);
+    let sealed_secrets = until_cancelled(sealed_secrets, shutdown.clone())
         .inspect(move |event| {
             if let Ok(Event::Delete(ss)) = event {
                 let ctx = Arc::clone(&deletions);
@@ -97,16 +98,18 @@ pub async fn run(shared: Arc<Shared>, namespace: Option<String>, shutdown: Cance
         .with_config(
             kube::runtime::controller::Config::default().concurrency(RECONCILE_CONCURRENCY),
         )
-        .reconcile_all_on(key_changes(shared.keys.subscribe()))
-        .graceful_shutdown_on(shutdown.clone().cancelled_owned());
+        .reconcile_all_on(until_cancelled(
+            key_changes(shared.keys.subscribe()),
+            shutdown.clone(),
+        ));
 
     if shared.watch_secrets {
         // Metadata only: the data of every Secret in the cluster is not ours to hold.
         let secrets = watcher::watcher(secret_api, config)
             .default_backoff()
             .modify(|meta| prune_for_cache(&mut meta.metadata))
-            .reflect(secret_writer)
-            .touched_objects();
+            .reflect(secret_writer);
+        let secrets = until_cancelled(secrets, shutdown.clone()).touched_objects();
         controller = controller.watches_stream(secrets, |meta| {
             let ns = meta.namespace()?;
             Some(ObjectRef::<SealedSecret>::new(&meta.name_any()).within(&ns))
@@ -124,6 +127,28 @@ pub async fn run(shared: Arc<Shared>, namespace: Option<String>, shutdown: Cance
         })
         .await;
     tracing::info!(namespaces = %scope, "controller stopped");
+}
+
+/// `stream` until `stop`, then dropped, and its reflector's writer with it. When every
+/// trigger stream has ended, kube's controller shuts down gracefully (in-flight
+/// reconciles finish). Its own `graceful_shutdown_on` is not used: it stops polling the
+/// triggers but keeps the writer alive, so a stop before the first list completes
+/// leaves its runner waiting for the cache forever; a dropped writer ends that wait.
+fn until_cancelled<S>(stream: S, stop: CancellationToken) -> impl Stream<Item = S::Item> + Send
+where
+    S: Stream + Send + 'static,
+    S::Item: Send,
+{
+    futures::stream::unfold(Some(Box::pin(stream)), move |state| {
+        let stop = stop.clone();
+        async move {
+            let mut stream = state?;
+            tokio::select! {
+                item = stream.next() => item.map(|item| (item, Some(stream))),
+                () = stop.cancelled() => None,
+            }
+        }
+    })
 }
 
 /// What the cache need not hold. Field-manager bookkeeping is never read here; it is
@@ -154,6 +179,32 @@ mod tests {
         strip_for_cache(&mut ss);
         let json = serde_json::to_value(&ss).unwrap();
         assert!(json["metadata"].get("managedFields").is_none(), "{json}");
+    }
+
+    #[tokio::test]
+    async fn a_stop_before_the_first_list_ends_the_controller() {
+        use kube::runtime::controller::Action;
+        // A watch that never lists: kube's runner waits for the cache to be ready.
+        let (reader, writer) = reflector::store::<SealedSecret>();
+        let never = futures::stream::pending::<Result<Event<SealedSecret>, watcher::Error>>()
+            .reflect(writer);
+        let stop = CancellationToken::new();
+        let triggers = until_cancelled(never, stop.clone()).applied_objects();
+        let run = Controller::for_stream(triggers, reader)
+            .run(
+                |_ss, _ctx: Arc<()>| async { Ok::<_, std::io::Error>(Action::await_change()) },
+                |_ss, _e, _ctx| Action::await_change(),
+                Arc::new(()),
+            )
+            .for_each(|_| async {});
+        let running = tokio::spawn(run);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!running.is_finished());
+        stop.cancel();
+        tokio::time::timeout(std::time::Duration::from_secs(10), running)
+            .await
+            .expect("the controller stops although its cache never filled")
+            .expect("no panic");
     }
 
     #[tokio::test]

@@ -32,6 +32,9 @@ pub enum Error {
     /// A blocking task panicked or was cancelled.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The controller stopped (shutdown, or leadership lost) before it could decide.
+    #[error("controller stopping")]
+    Stopping,
 }
 
 impl Error {
@@ -40,7 +43,9 @@ impl Error {
         match self {
             Error::Unseal(_) => reason::UNSEAL,
             Error::Unmanaged(_) => reason::UNMANAGED,
-            Error::Immutable(_) | Error::Api { .. } | Error::Internal(_) => reason::UPDATE,
+            Error::Immutable(_) | Error::Api { .. } | Error::Internal(_) | Error::Stopping => {
+                reason::UPDATE
+            }
         }
     }
 
@@ -52,7 +57,7 @@ impl Error {
         match self {
             Error::Unseal(_) | Error::Unmanaged(_) => Retry::Limited,
             Error::Api { .. } | Error::Internal(_) => Retry::Always,
-            Error::Immutable(_) => Retry::Never,
+            Error::Immutable(_) | Error::Stopping => Retry::Never,
         }
     }
 

@@ -22,6 +22,7 @@ use kube::{Api, Client, ResourceExt};
 use sealed_secrets::unseal::{UnsealCost, UnsealOptions, unseal_measured};
 use sealed_secrets::{SealedSecret, annotations};
 use sealed_secrets_core::Fingerprint;
+use tokio_util::sync::CancellationToken;
 use zeroize::Zeroize;
 
 use crate::error::{Error, Retry, is_immutable_error};
@@ -57,29 +58,38 @@ pub enum SecretLookup {
     Store {
         /// The cache.
         store: Store<kube::core::PartialObjectMeta<Secret>>,
-        /// Resolves once the cache holds its first complete list.
+        /// Resolves once the cache holds its first complete list, or on `stop`.
         ready: Shared<BoxFuture<'static, ()>>,
+        /// The controller is stopping (shutdown, or leadership lost).
+        stop: CancellationToken,
     },
     /// A live GET per reconcile (`--skip-recreate`: Secrets are not watched).
     Live,
 }
 
 impl SecretLookup {
-    /// Looks Secrets up in `store`.
-    pub fn store(store: Store<kube::core::PartialObjectMeta<Secret>>) -> Self {
+    /// Looks Secrets up in `store`; `stop` ends every wait for it (a reconcile still
+    /// waiting for the first list when the controller stops would otherwise hold the
+    /// graceful shutdown forever).
+    pub fn store(
+        store: Store<kube::core::PartialObjectMeta<Secret>>,
+        stop: CancellationToken,
+    ) -> Self {
         // One shared wait for every reconcile: the store's own readiness future
         // wakes only the last task that polled it, so many concurrent waiters on it
         // would hang.
         let waiting = store.clone();
+        let stopped = stop.clone();
         let ready = async move {
-            if waiting.wait_until_ready().await.is_err() {
-                // The watch is gone (shutdown): reconciles then find nothing.
-                std::future::pending::<()>().await;
+            tokio::select! {
+                // Err: the watch is gone, which happens only when stopping.
+                _ = waiting.wait_until_ready() => {}
+                () = stopped.cancelled() => {}
             }
         }
         .boxed()
         .shared();
-        SecretLookup::Store { store, ready }
+        SecretLookup::Store { store, ready, stop }
     }
 }
 
@@ -140,9 +150,12 @@ impl Context {
 
     async fn secret_metadata(&self, ns: &str, name: &str) -> Result<Option<ObjectMeta>, Error> {
         match &self.secrets {
-            SecretLookup::Store { store, ready } => {
+            SecretLookup::Store { store, ready, stop } => {
                 // Decide only from a complete picture: wait for the first list.
                 ready.clone().await;
+                if stop.is_cancelled() {
+                    return Err(Error::Stopping);
+                }
                 Ok(store
                     .get(&ObjectRef::new(name).within(ns))
                     .map(|m| m.metadata.clone()))
@@ -221,8 +234,12 @@ fn instance_of(ss: &SealedSecret) -> String {
 /// Turns one SealedSecret into its Secret.
 #[tracing::instrument(skip_all, fields(namespace = ss.metadata.namespace.as_deref().unwrap_or_default(), name = ss.metadata.name.as_deref().unwrap_or_default()))]
 pub async fn reconcile(ss: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Action, Error> {
-    ctx.metrics.unseal_requests.inc();
     let result = sync(&ss, &ctx).await;
+    if matches!(result, Err(Error::Stopping)) {
+        // Nothing was written, and a replica that stops leading writes no status.
+        return Ok(Action::await_change());
+    }
+    ctx.metrics.unseal_requests.inc();
     let outcome = match &result {
         Ok(_) => Outcome::Synced,
         Err(e) => Outcome::Failed {

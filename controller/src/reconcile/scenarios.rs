@@ -335,3 +335,30 @@ async fn error_policy_gives_up_after_max_retries_and_at_once_when_immutable() {
         "immutable is never retried"
     );
 }
+
+#[tokio::test]
+async fn a_reconcile_waiting_for_the_secret_cache_ends_when_the_controller_stops() {
+    let (mock, mut handle) = pair::<Request<Body>, Response<Body>>();
+    let client = Client::new(mock, "default");
+    // A Secret cache whose first list never arrives (its writer is kept, never fed).
+    let (reader, _writer) = kube::runtime::reflector::store();
+    let stop = CancellationToken::new();
+    let mut ctx = Arc::into_inner(context(client)).expect("the only reference");
+    ctx.secrets = SecretLookup::store(reader, stop.clone());
+    let ctx = Arc::new(ctx);
+    let reconciling = tokio::spawn(reconcile(Arc::new(sealed_secret("db")), Arc::clone(&ctx)));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!reconciling.is_finished(), "it waits for the cache");
+    stop.cancel();
+    let action = tokio::time::timeout(Duration::from_secs(10), reconciling)
+        .await
+        .expect("the reconcile returns once stopped")
+        .expect("no panic");
+    assert_eq!(
+        action.expect("stopping is not a failure"),
+        Action::await_change()
+    );
+    // Stopping writes nothing: no Secret, no status, no event.
+    expect_silence(&mut handle).await;
+    assert_eq!(ctx.metrics.unseal_requests.get(), 0);
+}

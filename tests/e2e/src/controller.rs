@@ -22,6 +22,14 @@ fn extra_args_from_env() -> Vec<String> {
         .collect()
 }
 
+/// glibc allocator settings passed through to the controller (for memory experiments
+/// with the scale bench, e.g. `MALLOC_ARENA_MAX=2`); everything else is cleared.
+fn allocator_env() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter(|(k, _)| k.starts_with("MALLOC_") || k == "GLIBC_TUNABLES")
+        .collect()
+}
+
 /// How long a controller gets to exit after SIGTERM before it is killed.
 const GRACE: Duration = Duration::from_secs(30);
 
@@ -76,6 +84,7 @@ impl Controller {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("KUBECONFIG", kubeconfig)
             .env("POD_NAMESPACE", namespace)
+            .envs(allocator_env())
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
