@@ -7,11 +7,33 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-/// Reads a whole file; the error reads like Go's (`open <path>: no such file or
-/// directory`), which scripts grep for.
+/// Largest input read from a file or stdin. A Secret holds at most 1 MiB and the API
+/// server refuses larger requests than 3 MiB, so nothing bigger can be sealed usefully;
+/// the cap keeps memory bounded (`-f /dev/zero` stops here instead of filling memory).
+pub const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads at most [`MAX_INPUT_BYTES`] from `reader`; more is an error naming `what`.
+fn read_capped(reader: impl Read, what: &str) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    reader
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| anyhow::anyhow!("read {what}: {}", os_error_text(&e)))?;
+    if buf.len() as u64 > MAX_INPUT_BYTES {
+        anyhow::bail!(
+            "{what} is larger than {} MiB: a Kubernetes Secret holds at most 1 MiB (split the input into several files)",
+            MAX_INPUT_BYTES / (1024 * 1024)
+        );
+    }
+    Ok(buf)
+}
+
+/// Reads a whole file (at most [`MAX_INPUT_BYTES`]); the error reads like Go's
+/// (`open <path>: no such file or directory`), which scripts grep for.
 pub fn read_file(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path)
-        .map_err(|e| anyhow::anyhow!("open {}: {}", path.display(), os_error_text(&e)))
+    let file = std::fs::File::open(path)
+        .map_err(|e| anyhow::anyhow!("open {}: {}", path.display(), os_error_text(&e)))?;
+    read_capped(file, &path.display().to_string())
 }
 
 /// An I/O error as Go prints it: lowercase, without Rust's `(os error N)`.
@@ -25,13 +47,9 @@ pub fn os_error_text(e: &std::io::Error) -> String {
         .unwrap_or_default()
 }
 
-/// Reads all of stdin.
+/// Reads all of stdin (at most [`MAX_INPUT_BYTES`]).
 pub fn read_stdin() -> Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    std::io::stdin()
-        .read_to_end(&mut buf)
-        .context("cannot read standard input")?;
-    Ok(buf)
+    read_capped(std::io::stdin().lock(), "standard input")
 }
 
 /// Replaces `path` with `contents` atomically. `private` makes the file 0600.
