@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 /// Largest input read from a file or stdin. A Secret holds at most 1 MiB and the API
 /// server refuses larger requests than 3 MiB, so nothing bigger can be sealed usefully;
@@ -58,10 +58,20 @@ pub fn write_atomic(path: &Path, contents: &[u8], private: bool) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
+    let failed = |e: &std::io::Error| {
+        anyhow::anyhow!("cannot write {}: {}", path.display(), os_error_text(e))
+    };
     let mut tmp = tempfile::Builder::new()
         .prefix(".kubeseal-")
         .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot write {}: cannot create a file in {}: {}",
+                path.display(),
+                dir.display(),
+                os_error_text(&e)
+            )
+        })?;
     if !private {
         // tempfile creates 0600; ordinary outputs get the usual 0644.
         #[cfg(unix)]
@@ -69,14 +79,14 @@ pub fn write_atomic(path: &Path, contents: &[u8], private: bool) -> Result<()> {
             use std::os::unix::fs::PermissionsExt;
             tmp.as_file()
                 .set_permissions(std::fs::Permissions::from_mode(0o644))
-                .with_context(|| format!("cannot set permissions in {}", dir.display()))?;
+                .map_err(|e| failed(&e))?;
         }
     }
     tmp.write_all(contents)
         .and_then(|()| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+        .map_err(|e| failed(&e))?;
+    // On failure the temporary file is removed when the error drops it.
+    tmp.persist(path).map_err(|e| failed(&e.error))?;
     Ok(())
 }
 
@@ -96,7 +106,9 @@ impl Output<'_> {
                 let mut out = std::io::stdout().lock();
                 out.write_all(contents)
                     .and_then(|()| out.flush())
-                    .context("cannot write standard output")
+                    .map_err(|e| {
+                        anyhow::anyhow!("cannot write standard output: {}", os_error_text(&e))
+                    })
             }
             Output::File(path) => write_atomic(path, contents, false),
         }
