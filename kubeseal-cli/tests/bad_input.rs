@@ -368,7 +368,7 @@ fn metadata_not_a_map() {
         sealer().write_stdin(format!(
             "kind: Secret\nmetadata: db\nstringData:\n  p: {VALUE}\n"
         )),
-        "invalid metadata: invalid type: string \"db\"",
+        "invalid metadata: invalid type: string \"db\", expected ObjectMeta",
     );
 }
 
@@ -915,7 +915,10 @@ fn merge_into_a_file_with_two_documents() {
             .arg("--merge-into")
             .arg(&target)
             .write_stdin(secret_yaml()),
-        "cannot merge into",
+        &format!(
+            "cannot merge into {}: expected exactly one SealedSecret, found 2 documents",
+            target.display()
+        ),
     );
     assert_eq!(std::fs::read_to_string(&target).unwrap(), two);
 }
@@ -1050,6 +1053,23 @@ fn recovery_unseal_into_an_unwritable_file_writes_no_plaintext() {
         &format!("cannot write {}: is a directory", target.display()),
     );
     assert_eq!(listing(dir.path()), ["sealed.json"]);
+}
+
+#[test]
+fn unsealed_plaintext_file_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new().unwrap();
+    let target = dir.path().join("secret.json");
+    unsealer()
+        .arg("-w")
+        .arg(&target)
+        .write_stdin(sealed())
+        .assert()
+        .success()
+        .stdout("");
+    let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "plaintext Secret written with mode {mode:o}");
+    assert_eq!(listing(dir.path()), ["secret.json"]);
 }
 
 #[test]
