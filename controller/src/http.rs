@@ -2,8 +2,11 @@
 //! (`pkg/controller/server.go`), and `/metrics` on `--listen-metrics-addr`.
 //!
 //! Like upstream, handlers do not check the method. Unlike upstream, request bodies
-//! are limited ([`BODY_LIMIT`], 413 beyond) and `/v1/rotate` answers with a complete
-//! SealedSecret (apiVersion and kind included) and a correct Content-Type.
+//! are limited ([`BODY_LIMIT`], 413 beyond), a body that is not one SealedSecret gets
+//! 400 (upstream: 500), a SealedSecret `/v1/rotate` cannot open gets 409 like
+//! `/v1/verify` (upstream: 500; Go kubeseal already reads a 409 from rotate as
+//! "unable to rotate secret"), and `/v1/rotate` answers with a complete SealedSecret
+//! (apiVersion and kind included) and a correct Content-Type.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use sealed_secrets::SealedSecret;
 use sealed_secrets::documents;
-use sealed_secrets::rotate::re_encrypt;
+use sealed_secrets::rotate::{ReEncryptError, re_encrypt};
 use sealed_secrets::unseal::{UnsealCost, UnsealOptions, unseal_measured};
 
 use crate::keys::KeyRegistry;
@@ -148,6 +151,9 @@ async fn cert(State(state): State<Arc<ApiState>>) -> Response {
 /// apiVersion and kind, as upstream's universal decoder requires.
 fn parse_sealed_secret(body: &[u8]) -> Result<SealedSecret, String> {
     let docs = documents::parse(body).map_err(|e| e.to_string())?;
+    if docs.is_empty() {
+        return Err("empty body: expected one SealedSecret as JSON or YAML".into());
+    }
     let [doc] = docs.as_slice() else {
         return Err(
             "Multistream YAML not supported yet (see https://github.com/bitnami-labs/sealed-secrets/issues/114)"
@@ -188,7 +194,7 @@ async fn verify(State(state): State<Arc<ApiState>>, headers: HeaderMap, body: By
     }
     let ss = match parse_sealed_secret(&body) {
         Ok(ss) => ss,
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
     };
     let keys = state.keys.snapshot();
     let options = state.options;
@@ -211,12 +217,14 @@ async fn verify(State(state): State<Arc<ApiState>>, headers: HeaderMap, body: By
 async fn rotate(State(state): State<Arc<ApiState>>, body: Bytes) -> Response {
     let ss = match parse_sealed_secret(&body) {
         Ok(ss) => ss,
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
     };
     let keys = state.keys.snapshot();
     let metrics = Arc::clone(&state.metrics);
     let result = tokio::task::spawn_blocking(move || {
-        let newest = keys.newest().ok_or("cannot get certificate")?;
+        let newest = keys
+            .newest()
+            .ok_or((StatusCode::INTERNAL_SERVER_ERROR, "cannot get certificate"))?;
         let mut cost = UnsealCost::default();
         let mut rng = rand_core::UnwrapErr(rand_core::OsRng);
         let rotated = re_encrypt(
@@ -227,7 +235,15 @@ async fn rotate(State(state): State<Arc<ApiState>>, body: Bytes) -> Response {
             &mut cost,
         );
         metrics.rsa_decryptions.inc_by(cost.rsa_operations);
-        rotated.map_err(|_| "error decrypting secret")
+        // One answer whatever failed (no key, wrong label, bad RSA block, bad GCM
+        // tag, invalid base64): like /v1/verify, no oracle.
+        rotated.map_err(|e| match e {
+            ReEncryptError::Seal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "error creating new sealed secret",
+            ),
+            _ => (StatusCode::CONFLICT, "error decrypting secret"),
+        })
     })
     .await;
     match result {
@@ -239,9 +255,7 @@ async fn rotate(State(state): State<Arc<ApiState>>, body: Bytes) -> Response {
                 .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
             Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         },
-        Ok(Err(message)) => {
-            (StatusCode::INTERNAL_SERVER_ERROR, format!("{message}\n")).into_response()
-        }
+        Ok(Err((status, message))) => (status, format!("{message}\n")).into_response(),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }

@@ -573,7 +573,8 @@ impl Controller {
                 let reply = reply?;
                 match reply.status {
                     StatusCode::OK => Ok(reply.body),
-                    StatusCode::INTERNAL_SERVER_ERROR => Err(ClusterError::Http {
+                    // 409 from our controller, 500 from upstream's.
+                    StatusCode::CONFLICT | StatusCode::INTERNAL_SERVER_ERROR => Err(ClusterError::Http {
                         what: "cannot re-encrypt secret: the controller could not unseal or re-seal it".into(),
                         status: reply.status,
                         message: reply.message(),

@@ -325,7 +325,11 @@ fn recovery_unseal(flags: &Flags, format: Format, output: &Output) -> Result<()>
     let secret = unseal(&ss, &keys, UnsealOptions::default())
         .map_err(|e| with_explanation(e.into(), &ss, &keys))?;
     let text = zeroize::Zeroizing::new(documents::render(&secret, format)?);
-    output.write(text.as_bytes())
+    match output {
+        // Plaintext: only the owner may read the file (mode 0600), as key files.
+        Output::File(path) => io::write_atomic(path, text.as_bytes(), true),
+        Output::Stdout => output.write(text.as_bytes()),
+    }
 }
 
 fn validate(flags: &Flags) -> Result<()> {

@@ -109,12 +109,26 @@ pub enum KeyError {
     /// The public key is not an RSA SubjectPublicKeyInfo we can use.
     #[error("expected RSA public key: {0}")]
     InvalidPublicKey(String),
+    /// The public key is RSA but shorter than aws-lc accepts for encryption.
+    #[error(
+        "the certificate's RSA key has {0} bits, too few to seal to: use a certificate with a 2048- to 8192-bit key"
+    )]
+    TooSmall(usize),
     /// The requested key size is not one we can generate.
     #[error("unsupported RSA key size {0}: use 2048, 3072, 4096 or 8192")]
     UnsupportedSize(usize),
     /// The RSA library failed (key generation or encoding).
     #[error("RSA key operation failed")]
     Crypto,
+}
+
+/// Bits of a big-endian modulus, leading zeros not counted.
+fn modulus_bits(modulus: &[u8]) -> usize {
+    let digits = match modulus.iter().position(|b| *b != 0) {
+        Some(first) => &modulus[first..],
+        None => return 0,
+    };
+    digits.len() * 8 - digits[0].leading_zeros() as usize
 }
 
 /// An RSA public key that values are sealed to.
@@ -141,8 +155,15 @@ impl PublicKey {
             }
             Err(e) => return Err(KeyError::InvalidPublicKey(e.to_string())),
         };
-        let key = PublicEncryptingKey::from_der(spki_der)
-            .map_err(|e| KeyError::InvalidPublicKey(e.to_string()))?;
+        let key = PublicEncryptingKey::from_der(spki_der).map_err(|e| {
+            match spki.parsed() {
+                // aws-lc refuses keys under 2048 bits: say so in words, with the size.
+                Ok(ParsedPublicKey::RSA(rsa)) if modulus_bits(rsa.modulus) < 2048 => {
+                    KeyError::TooSmall(modulus_bits(rsa.modulus))
+                }
+                _ => KeyError::InvalidPublicKey(e.to_string()),
+            }
+        })?;
         let oaep = OaepPublicEncryptingKey::new(key).map_err(|_| KeyError::Crypto)?;
         Ok(PublicKey {
             oaep: Arc::new(oaep),

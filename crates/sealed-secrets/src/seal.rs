@@ -65,9 +65,64 @@ pub enum SealSecretError {
     /// `--raw` strict without `--name`.
     #[error("must provide the --name flag with --raw and --scope strict")]
     RawNeedsName,
+    /// A name the API server would refuse, so the SealedSecret could never be applied.
+    #[error(
+        "invalid name {0:?}: a Secret name must be a lowercase RFC 1123 subdomain (a-z, 0-9, '-' and '.', starting and ending with a letter or digit, at most 253 characters)"
+    )]
+    InvalidName(String),
+    /// A namespace the API server would refuse.
+    #[error(
+        "invalid namespace {0:?}: a namespace must be a lowercase RFC 1123 label (a-z, 0-9 and '-', starting and ending with a letter or digit, at most 63 characters)"
+    )]
+    InvalidNamespace(String),
     /// The crypto failed.
     #[error(transparent)]
     Seal(#[from] SealError),
+}
+
+/// A name or namespace shortened for an error message (it may be anything the
+/// input held, megabytes included).
+fn shown(text: &str) -> String {
+    const MAX: usize = 80;
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+/// RFC 1123 label as Kubernetes checks it: `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, ≤ 63.
+fn is_dns1123_label(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes[0] != b'-'
+        && bytes[bytes.len() - 1] != b'-'
+}
+
+/// RFC 1123 subdomain as Kubernetes checks Secret names: dot-separated labels, ≤ 253.
+/// Besides sparing a failed `kubectl apply`, it keeps the strict label
+/// `namespace/name` unambiguous (no `/` in either part).
+fn is_dns1123_subdomain(text: &str) -> bool {
+    text.len() <= 253 && text.split('.').all(is_dns1123_label)
+}
+
+fn check_name(name: &str) -> Result<(), SealSecretError> {
+    if is_dns1123_subdomain(name) {
+        Ok(())
+    } else {
+        Err(SealSecretError::InvalidName(shown(name)))
+    }
+}
+
+fn check_namespace(namespace: &str) -> Result<(), SealSecretError> {
+    if is_dns1123_label(namespace) {
+        Ok(())
+    } else {
+        Err(SealSecretError::InvalidNamespace(shown(namespace)))
+    }
 }
 
 /// Seals one Secret to `key`.
@@ -112,6 +167,10 @@ pub fn seal_secret<R: CryptoRng + ?Sized>(
     let namespace = meta.namespace.clone().unwrap_or_default();
     if scope != Scope::ClusterWide && namespace.is_empty() {
         return Err(SealSecretError::MissingNamespace);
+    }
+    check_name(&name)?;
+    if !namespace.is_empty() {
+        check_namespace(&namespace)?;
     }
 
     let label = scope.label(&namespace, &name);
@@ -182,6 +241,12 @@ pub fn seal_raw<R: CryptoRng + ?Sized>(
     if scope == Scope::Strict && name.is_empty() {
         return Err(SealSecretError::RawNeedsName);
     }
+    if !name.is_empty() {
+        check_name(name)?;
+    }
+    if !namespace.is_empty() {
+        check_namespace(namespace)?;
+    }
     let sealed = hybrid::seal(rng, key, &scope.label(namespace, name), value)?;
     Ok(STANDARD.encode(sealed))
 }
@@ -203,5 +268,45 @@ pub fn merge_into(existing: &mut SealedSecret, new: SealedSecret) {
     }
     for fp in annotations::fingerprints(new.metadata.annotations.as_ref()) {
         annotations::add_fingerprint(existing.metadata.annotations.get_or_insert_default(), &fp);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_namespaces_follow_kubernetes_rules() {
+        for ok in ["db", "a", "db-1", "app.example.com", "0"] {
+            assert!(is_dns1123_subdomain(ok), "{ok}");
+        }
+        let long_label = "a".repeat(64);
+        let long_name = vec!["a".repeat(63); 5].join(".");
+        for bad in [
+            "",
+            "Db",
+            "db_1",
+            "-db",
+            "db-",
+            "a..b",
+            "a/b",
+            "db\n",
+            "ü",
+            &long_label,
+            &long_name,
+        ] {
+            assert!(!is_dns1123_subdomain(bad), "{bad:?}");
+        }
+        assert!(is_dns1123_label("kube-system"));
+        for bad in ["app.prod", "App", &long_label] {
+            assert!(!is_dns1123_label(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn long_names_are_shortened_in_errors() {
+        let err = check_name(&"X".repeat(10_000)).unwrap_err().to_string();
+        assert!(err.len() < 400, "{err}");
+        assert!(err.starts_with("invalid name \"XXXX"), "{err}");
     }
 }
