@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::events::Recorder;
 use crate::keys::KeyRegistry;
 use crate::metrics::Metrics;
-use crate::reconcile::desired::prune_for_cache;
+use crate::reconcile::desired::{prune_for_cache, strip_ciphertexts};
 use crate::reconcile::{Context, Options, SecretLookup, error_policy, reconcile};
 
 /// Reconciles in flight at once: enough to keep API round trips overlapping while
@@ -153,9 +153,12 @@ where
 
 /// What the cache need not hold. Field-manager bookkeeping is never read here; it is
 /// set to absent, not to an empty list: a status write carrying `managedFields: []`
-/// would reset every other manager's (Flux's) field ownership.
+/// would reset every other manager's (Flux's) field ownership. The ciphertexts are
+/// replaced by their hash (a status write sends the cached object, but the API server
+/// takes only `status` from it).
 fn strip_for_cache(ss: &mut SealedSecret) {
     ss.metadata.managed_fields = None;
+    strip_ciphertexts(ss);
 }
 
 /// One item per change of the key set (the first value is the current one, skipped).
@@ -179,6 +182,31 @@ mod tests {
         strip_for_cache(&mut ss);
         let json = serde_json::to_value(&ss).unwrap();
         assert!(json["metadata"].get("managedFields").is_none(), "{json}");
+    }
+
+    #[test]
+    fn cached_sealed_secrets_keep_key_names_and_hash_not_ciphertexts() {
+        use crate::reconcile::desired::{CACHED_SOURCE_HASH, listed_source_hash, source_hash};
+        let mut ss = SealedSecret::new("db", Default::default());
+        ss.metadata.namespace = Some("app".into());
+        ss.spec
+            .encrypted_data
+            .insert("password".into(), "AgB4ciphertext".into());
+        let full = ss.clone();
+        strip_for_cache(&mut ss);
+        assert_eq!(
+            ss.spec.encrypted_data.get("password").map(String::as_str),
+            Some("")
+        );
+        assert_eq!(listed_source_hash(&ss), (source_hash(&full), true));
+        assert_eq!(listed_source_hash(&full), (source_hash(&full), false));
+        assert!(
+            ss.metadata
+                .annotations
+                .as_ref()
+                .unwrap()
+                .contains_key(CACHED_SOURCE_HASH)
+        );
     }
 
     #[tokio::test]

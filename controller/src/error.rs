@@ -35,6 +35,9 @@ pub enum Error {
     /// The controller stopped (shutdown, or leadership lost) before it could decide.
     #[error("controller stopping")]
     Stopping,
+    /// The SealedSecret was deleted while it was being reconciled.
+    #[error("SealedSecret deleted")]
+    Gone,
 }
 
 impl Error {
@@ -43,9 +46,11 @@ impl Error {
         match self {
             Error::Unseal(_) => reason::UNSEAL,
             Error::Unmanaged(_) => reason::UNMANAGED,
-            Error::Immutable(_) | Error::Api { .. } | Error::Internal(_) | Error::Stopping => {
-                reason::UPDATE
-            }
+            Error::Immutable(_)
+            | Error::Api { .. }
+            | Error::Internal(_)
+            | Error::Stopping
+            | Error::Gone => reason::UPDATE,
         }
     }
 
@@ -57,7 +62,7 @@ impl Error {
         match self {
             Error::Unseal(_) | Error::Unmanaged(_) => Retry::Limited,
             Error::Api { .. } | Error::Internal(_) => Retry::Always,
-            Error::Immutable(_) | Error::Stopping => Retry::Never,
+            Error::Immutable(_) | Error::Stopping | Error::Gone => Retry::Never,
         }
     }
 

@@ -20,6 +20,9 @@ pub const SOURCE_HASH: &str = "sealed-secrets-rs.io/source-hash";
 pub const UNSEALED_WITH: &str = "sealed-secrets-rs.io/unsealed-with";
 /// Our field manager on every write, so our ownership shows in `managedFields`.
 pub const FIELD_MANAGER: &str = "sealed-secrets-controller";
+/// In the controller's SealedSecret cache only, never written: the [`source_hash`] of
+/// the object as listed, whose ciphertexts the cache has dropped ([`strip_ciphertexts`]).
+pub const CACHED_SOURCE_HASH: &str = "sealed-secrets-rs.io/cached-source-hash";
 
 /// Version tag of the hash input layout; bump it when the layout changes.
 const HASH_LAYOUT: &str = "sealed-secrets-rs/source-hash/v1";
@@ -124,6 +127,38 @@ pub fn expected_keys(ss: &SealedSecret) -> Option<BTreeSet<&str>> {
     Some(keys)
 }
 
+/// Drops the ciphertexts of a cached SealedSecret — most of its size, read only to
+/// unseal, which after the first pass is rare — keeping their names (the Secret's
+/// expected keys) and the [`source_hash`] of the whole object under
+/// [`CACHED_SOURCE_HASH`]. A reconcile that must unseal reads the object again.
+pub fn strip_ciphertexts(ss: &mut SealedSecret) {
+    let hash = source_hash(ss);
+    for value in ss.spec.encrypted_data.values_mut() {
+        *value = String::new();
+    }
+    if let Some(data) = ss.spec.data.as_mut() {
+        *data = String::new();
+    }
+    ss.metadata
+        .annotations
+        .get_or_insert_default()
+        .insert(CACHED_SOURCE_HASH.to_owned(), hash);
+}
+
+/// The source hash of a SealedSecret as it came from the API server: recorded by
+/// [`strip_ciphertexts`] on a cached copy (`stripped` is then true), else computed.
+pub fn listed_source_hash(ss: &SealedSecret) -> (String, bool) {
+    match ss
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(CACHED_SOURCE_HASH))
+    {
+        Some(hash) => (hash.clone(), true),
+        None => (source_hash(ss), false),
+    }
+}
+
 /// Whether the existing Secret (its metadata alone) is already what `ss` makes, so the
 /// reconcile can skip decryption.
 ///
@@ -210,15 +245,10 @@ impl ManagedFields {
             if entry.subresource.as_deref().is_some_and(|s| !s.is_empty()) {
                 continue;
             }
-            let fields = entry.fields_v1.as_ref().map(|f| &f.0);
-            let data_keys: Vec<String> = fields
-                .and_then(|f| f.get("f:data"))
-                .and_then(|d| d.as_object())
-                .map(|d| {
-                    d.keys()
-                        .filter_map(|k| k.strip_prefix("f:").map(str::to_owned))
-                        .collect()
-                })
+            let (data_keys, owns_type) = entry
+                .fields_v1
+                .as_ref()
+                .map(|f| data_and_type(&f.0))
                 .unwrap_or_default();
             out.present_data_keys.extend(data_keys.iter().cloned());
             let time = entry.time.as_ref().map(|t| t.0.as_second());
@@ -227,12 +257,50 @@ impl ManagedFields {
             } else {
                 out.foreign.push(ForeignWrite {
                     time,
-                    owns_type: fields.and_then(|f| f.get("f:type")).is_some(),
+                    owns_type,
                     data_keys,
                 });
             }
         }
         out
+    }
+}
+
+/// Prefix of a data key in the cache's compact form of `fieldsV1`.
+const COMPACT_DATA: &str = "data:";
+/// The cache's compact form of `fieldsV1` owning `type`.
+const COMPACT_TYPE: &str = "type";
+
+/// The data keys and whether `type` is owned, from a `fieldsV1` as the API server
+/// sends it (`{"f:data": {"f:key": {}}, "f:type": {}}`) or in the cache's compact form
+/// (`["data:key", "type"]`, see [`prune_for_cache`]).
+fn data_and_type(fields: &serde_json::Value) -> (Vec<String>, bool) {
+    match fields {
+        serde_json::Value::Array(items) => {
+            let items = items.iter().filter_map(|i| i.as_str());
+            let mut keys = Vec::new();
+            let mut owns_type = false;
+            for item in items {
+                if item == COMPACT_TYPE {
+                    owns_type = true;
+                } else if let Some(key) = item.strip_prefix(COMPACT_DATA) {
+                    keys.push(key.to_owned());
+                }
+            }
+            (keys, owns_type)
+        }
+        _ => {
+            let keys = fields
+                .get("f:data")
+                .and_then(|d| d.as_object())
+                .map(|d| {
+                    d.keys()
+                        .filter_map(|k| k.strip_prefix("f:").map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (keys, fields.get("f:type").is_some())
+        }
     }
 }
 
@@ -252,10 +320,18 @@ pub fn prune_for_cache(meta: &mut ObjectMeta) {
     for entry in meta.managed_fields.iter_mut().flatten() {
         entry.api_version = None;
         entry.fields_type = None;
-        if let Some(fields) = entry.fields_v1.as_mut()
-            && let Some(map) = fields.0.as_object_mut()
-        {
-            map.retain(|k, _| k == "f:data" || k == "f:type");
+        if let Some(fields) = entry.fields_v1.as_mut() {
+            // A nested JSON map per entry costs more than a kilobyte per Secret; a
+            // short list of the few fields read here is a tenth of that.
+            let (keys, owns_type) = data_and_type(&fields.0);
+            let mut compact: Vec<serde_json::Value> = keys
+                .into_iter()
+                .map(|k| serde_json::Value::String(format!("{COMPACT_DATA}{k}")))
+                .collect();
+            if owns_type {
+                compact.push(serde_json::Value::String(COMPACT_TYPE.to_owned()));
+            }
+            fields.0 = serde_json::Value::Array(compact);
         }
     }
 }

@@ -30,8 +30,8 @@ use crate::events::{self, EventType, Recorder};
 use crate::keys::KeyRegistry;
 use crate::metrics::Metrics;
 use desired::{
-    FIELD_MANAGER, Freshness, Ownership, UNSEALED_WITH, Write, is_up_to_date, ownership,
-    plan_write, source_hash, unmanaged_message,
+    FIELD_MANAGER, Freshness, Ownership, UNSEALED_WITH, Write, is_up_to_date, listed_source_hash,
+    ownership, plan_write, source_hash, unmanaged_message,
 };
 use status::{Outcome, next_status};
 
@@ -235,8 +235,9 @@ fn instance_of(ss: &SealedSecret) -> String {
 #[tracing::instrument(skip_all, fields(namespace = ss.metadata.namespace.as_deref().unwrap_or_default(), name = ss.metadata.name.as_deref().unwrap_or_default()))]
 pub async fn reconcile(ss: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Action, Error> {
     let result = sync(&ss, &ctx).await;
-    if matches!(result, Err(Error::Stopping)) {
-        // Nothing was written, and a replica that stops leading writes no status.
+    if matches!(result, Err(Error::Stopping | Error::Gone)) {
+        // Nothing was written, and a replica that stops leading writes no status; a
+        // deleted SealedSecret has no status to write.
         return Ok(Action::await_change());
     }
     ctx.metrics.unseal_requests.inc();
@@ -299,7 +300,7 @@ pub async fn reconcile(ss: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Actio
 async fn sync(ss: &SealedSecret, ctx: &Context) -> Result<bool, Error> {
     let ns = ss.namespace().unwrap_or_default();
     let name = ss.name_any();
-    let hash = source_hash(ss);
+    let (hash, stripped) = listed_source_hash(ss);
 
     let mut existing_meta = ctx.secret_metadata(&ns, &name).await?;
     let mut freshness = ctx.freshness(&ns, &name, existing_meta.as_ref());
@@ -327,6 +328,20 @@ async fn sync(ss: &SealedSecret, ctx: &Context) -> Result<bool, Error> {
         }
     }
 
+    // The cache holds no ciphertexts: read the object (a newer version than the
+    // cached one is fine: its own watch event follows and finds the work done).
+    let full;
+    let (ss, hash) = if stripped {
+        let api: Api<SealedSecret> = Api::namespaced(ctx.client.clone(), &ns);
+        full = api
+            .get_opt(&name)
+            .await
+            .map_err(Error::api("reading SealedSecret"))?
+            .ok_or(Error::Gone)?;
+        (&full, source_hash(&full))
+    } else {
+        (ss, hash)
+    };
     let keys = ctx.keys.snapshot();
     let options = UnsealOptions {
         accept_deprecated_v1_data: ctx.options.accept_deprecated_v1_data,

@@ -362,3 +362,105 @@ async fn a_reconcile_waiting_for_the_secret_cache_ends_when_the_controller_stops
     expect_silence(&mut handle).await;
     assert_eq!(ctx.metrics.unseal_requests.get(), 0);
 }
+
+#[tokio::test]
+async fn a_cached_copy_without_ciphertexts_reads_the_object_before_unsealing() {
+    let (service, mut handle) = pair::<Request<Body>, Response<Body>>();
+    let ctx = context(Client::new(service, "default"));
+    let full = sealed_secret("db");
+    let expected_hash = source_hash(&full);
+    let mut cached = full.clone();
+    super::desired::strip_ciphertexts(&mut cached);
+    let full_json = serde_json::to_value(&full).unwrap();
+    let server = tokio::spawn(async move {
+        let (_, _, send) = expect(
+            &mut handle,
+            Method::GET,
+            "/api/v1/namespaces/app/secrets/db",
+        )
+        .await;
+        send.send_response(not_found());
+        // The ciphertexts come from the API server, not from the cache.
+        let (_, _, send) = expect(
+            &mut handle,
+            Method::GET,
+            "/apis/bitnami.com/v1alpha1/namespaces/app/sealedsecrets/db",
+        )
+        .await;
+        send.send_response(respond(StatusCode::OK, &full_json));
+        let (_, _, send) = expect(
+            &mut handle,
+            Method::GET,
+            "/api/v1/namespaces/app/secrets/db",
+        )
+        .await;
+        send.send_response(not_found());
+        let (_, body, send) =
+            expect(&mut handle, Method::POST, "/api/v1/namespaces/app/secrets").await;
+        assert_eq!(body["data"]["password"], "aHVudGVyMg==");
+        assert_eq!(
+            body["metadata"]["annotations"][SOURCE_HASH],
+            expected_hash.as_str(),
+            "the hash of the object as stored, not of the cached copy"
+        );
+        send.send_response(respond(StatusCode::CREATED, &body));
+        let (_, body, send) = expect(
+            &mut handle,
+            Method::PUT,
+            "/apis/bitnami.com/v1alpha1/namespaces/app/sealedsecrets/db/status",
+        )
+        .await;
+        send.send_response(respond(StatusCode::OK, &body));
+        let (_, body, send) =
+            expect(&mut handle, Method::POST, "/api/v1/namespaces/app/events").await;
+        send.send_response(respond(StatusCode::CREATED, &body));
+        expect_silence(&mut handle).await;
+    });
+    let action = reconcile(Arc::new(cached), Arc::clone(&ctx)).await.unwrap();
+    assert_eq!(action, Action::await_change());
+    server.await.unwrap();
+    assert_eq!(ctx.metrics.rsa_decryptions.get(), 1);
+}
+
+#[tokio::test]
+async fn a_cached_copy_whose_secret_is_current_costs_no_read_of_the_object() {
+    let (service, mut handle) = pair::<Request<Body>, Response<Body>>();
+    let ctx = context(Client::new(service, "default"));
+    let full = sealed_secret("db");
+    let hash = source_hash(&full);
+    let mut cached = full.clone();
+    super::desired::strip_ciphertexts(&mut cached);
+    let server = tokio::spawn(async move {
+        let (_, _, send) = expect(
+            &mut handle,
+            Method::GET,
+            "/api/v1/namespaces/app/secrets/db",
+        )
+        .await;
+        send.send_response(respond(
+            StatusCode::OK,
+            &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {
+                "name": "db", "namespace": "app", "resourceVersion": "5",
+                "annotations": {SOURCE_HASH: hash},
+                "ownerReferences": [{"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
+                    "name": "db", "uid": "ss-uid", "controller": true}],
+                "managedFields": [{"manager": FIELD_MANAGER, "operation": "Update",
+                    "time": "2026-01-01T00:00:00Z", "fieldsType": "FieldsV1",
+                    "fieldsV1": {"f:data": {"f:password": {}}}}]}}),
+        ));
+        let (_, body, send) = expect(
+            &mut handle,
+            Method::PUT,
+            "/apis/bitnami.com/v1alpha1/namespaces/app/sealedsecrets/db/status",
+        )
+        .await;
+        send.send_response(respond(StatusCode::OK, &body));
+        let (_, body, send) =
+            expect(&mut handle, Method::POST, "/api/v1/namespaces/app/events").await;
+        send.send_response(respond(StatusCode::CREATED, &body));
+        expect_silence(&mut handle).await;
+    });
+    reconcile(Arc::new(cached), Arc::clone(&ctx)).await.unwrap();
+    server.await.unwrap();
+    assert_eq!(ctx.metrics.rsa_decryptions.get(), 0);
+}
