@@ -201,24 +201,20 @@ impl Controller {
 
     /// SIGKILL: no shutdown at all (a crash, an OOM kill, a node lost). The log stays.
     pub fn kill(&mut self) -> ExitStatus {
-        if let Some(status) = self.exit {
-            return status;
-        }
-        let mut child = self
-            .child
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-            .expect("a controller not yet stopped has its child");
-        let _ = child.kill();
-        let status = child.wait().expect("waiting for a killed controller");
-        self.exit = Some(status);
-        status
+        self.end_with(|child| {
+            let _ = child.kill();
+            child.wait().expect("waiting for a killed controller")
+        })
     }
 
     /// SIGTERM, then SIGKILL after a grace period; returns how it exited (again on
     /// later calls).
     pub fn stop(&mut self) -> ExitStatus {
+        self.end_with(terminate)
+    }
+
+    /// Ends the process once with `how`; later calls return the first exit status.
+    fn end_with(&mut self, how: impl FnOnce(&mut Child) -> ExitStatus) -> ExitStatus {
         if let Some(status) = self.exit {
             return status;
         }
@@ -228,7 +224,7 @@ impl Controller {
             .unwrap_or_else(PoisonError::into_inner)
             .take()
             .expect("a controller not yet stopped has its child");
-        let status = terminate(&mut child);
+        let status = how(&mut child);
         self.exit = Some(status);
         status
     }
