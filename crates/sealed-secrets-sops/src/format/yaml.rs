@@ -18,6 +18,29 @@ use crate::tree::{Branch, Item, Node, Scalar, Tree};
 /// sops's default YAML indentation.
 pub const DEFAULT_INDENT: usize = 4;
 
+/// How much alias expansion a file may cause, in [`weight`] units (about bytes).
+/// Every alias is expanded into a copy, so ten aliases of ten aliases of … (a
+/// "billion laughs" file of a few hundred bytes) would otherwise take gigabytes.
+pub const MAX_ALIAS_EXPANSION: usize = 64 << 20;
+
+/// The approximate memory a node takes: a fixed cost per node plus its text.
+fn weight(node: &Node) -> usize {
+    const NODE: usize = 32;
+    NODE + match node {
+        Node::Scalar(Scalar::Str(s) | Scalar::Time(s)) | Node::Comment(s) => s.len(),
+        Node::Scalar(Scalar::Bytes(b)) => b.len(),
+        Node::Scalar(_) | Node::Null => 0,
+        Node::Seq(items) => items.iter().map(weight).fold(0, usize::saturating_add),
+        Node::Map(items) => items
+            .iter()
+            .map(|i| match i {
+                Item::Pair(k, v) => k.len().saturating_add(weight(v)),
+                Item::Comment(c) => NODE + c.len(),
+            })
+            .fold(0, usize::saturating_add),
+    }
+}
+
 enum Frame {
     Map {
         items: Vec<Item>,
@@ -133,7 +156,9 @@ pub fn parse(text: &str) -> Result<Tree, FormatError> {
     let mut tree = Tree::default();
     let mut stack: Vec<Frame> = Vec::new();
     let mut pending: Vec<Pending> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    // Anchored nodes with their weights; and the weight of all alias copies so far.
+    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
+    let mut expanded: usize = 0;
     let mut root: Option<Branch> = None;
 
     for (event, span) in events_in_source_order(text)? {
@@ -163,11 +188,18 @@ pub fn parse(text: &str) -> Result<Tree, FormatError> {
                 done = Some((node, anchor));
             }
             Event::Alias(id) => {
-                let node = anchors
-                    .get(&id)
-                    .cloned()
-                    .ok_or_else(|| err(line, "unknown alias"))?;
-                done = Some((node, 0));
+                let (node, w) = anchors.get(&id).ok_or_else(|| err(line, "unknown alias"))?;
+                expanded = expanded.saturating_add(*w);
+                if expanded > MAX_ALIAS_EXPANSION {
+                    return Err(err(
+                        line,
+                        format!(
+                            "aliases expand to more than {} MiB of data (an alias bomb?)",
+                            MAX_ALIAS_EXPANSION >> 20
+                        ),
+                    ));
+                }
+                done = Some((node.clone(), 0));
             }
             Event::UnresolvedAlias(_) => return Err(err(line, "unknown alias")),
             Event::MappingStart(_, anchor, _) | Event::SequenceStart(_, anchor, _) => {
@@ -242,7 +274,8 @@ pub fn parse(text: &str) -> Result<Tree, FormatError> {
         }
         let Some((node, anchor)) = done else { continue };
         if anchor != 0 {
-            anchors.insert(anchor, node.clone());
+            let w = weight(&node);
+            anchors.insert(anchor, (node.clone(), w));
         }
         match stack.last_mut() {
             None => match node {
@@ -615,6 +648,31 @@ mod tests {
         }
         assert_eq!(parse("").unwrap().branches.len(), 0);
         assert_eq!(parse("---\n").unwrap().branches, vec![Vec::<Item>::new()]);
+    }
+
+    /// An alias bomb of a few hundred bytes (each level ten aliases of the one
+    /// before, nine levels: 10^9 leaves) is refused instead of expanded into gigabytes;
+    /// moderate alias use still expands.
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut bomb = String::from("l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let refs = vec![format!("*l{}", i - 1); 10].join(", ");
+            bomb.push_str(&format!("l{i}: &l{i} [{refs}]\n"));
+        }
+        let e = parse(&bomb).unwrap_err().to_string();
+        assert!(e.contains("aliases expand to more than 64 MiB"), "{e}");
+
+        let mut fine = String::from("l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..4 {
+            let refs = vec![format!("*l{}", i - 1); 10].join(", ");
+            fine.push_str(&format!("l{i}: &l{i} [{refs}]\n"));
+        }
+        let t = parse(&fine).unwrap();
+        let Item::Pair(_, Node::Seq(l3)) = &t.branches[0][3] else {
+            panic!("l3 is a sequence")
+        };
+        assert_eq!(l3.len(), 10);
     }
 
     #[test]
