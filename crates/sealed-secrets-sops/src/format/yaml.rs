@@ -525,7 +525,11 @@ fn literal_block(v: &str, col: usize) -> Option<String> {
         return None;
     }
     let body = v.trim_end_matches('\n');
-    if body.is_empty() || body.starts_with([' ', '\t']) {
+    // A block's indentation is read from its first non-empty line: if that starts
+    // with a space or tab, it would be read as indentation (the value changes, or
+    // the file does not parse). Such values are written double-quoted.
+    let first = body.split('\n').find(|l| !l.is_empty());
+    if first.is_none_or(|l| l.starts_with([' ', '\t'])) {
         return None;
     }
     let trailing = v.len() - body.len();
@@ -700,6 +704,21 @@ mod tests {
                 branches: vec![vec![Item::Pair("k".into(), s(v))]],
             };
             assert_eq!(parse(&emit(&t, 4)).unwrap(), t, "{v:?}");
+        }
+    }
+
+    /// Found by the sops property test (`tests/properties.rs`): a multi-line value
+    /// whose first non-empty line starts with a space was written as a literal block,
+    /// and read back as `""` (or, in a nested sequence, not at all).
+    #[test]
+    fn multi_line_values_with_leading_blank_lines_keep_their_spaces() {
+        for v in ["\n ", "\n\ta", "\n \na", "\n\n  x\ny\n", "a\n ", "\nb\n c"] {
+            for node in [s(v), Node::Seq(vec![Node::Seq(vec![s(v)])])] {
+                let t = Tree {
+                    branches: vec![vec![Item::Pair("k".into(), node)]],
+                };
+                assert_eq!(parse(&emit(&t, 4)).unwrap(), t, "{v:?}");
+            }
         }
     }
 }
