@@ -654,6 +654,21 @@ mod tests {
         assert_eq!(parse("---\n").unwrap().branches, vec![Vec::<Item>::new()]);
     }
 
+    /// Deep nesting is refused by the event parser's nesting limits rather than
+    /// building a tree deep enough to overflow the stack when it is walked or dropped.
+    #[test]
+    fn deep_nesting_is_an_error() {
+        let flow = format!("a: {}1{}", "[".repeat(100_000), "]".repeat(100_000));
+        let mut block = String::new();
+        for i in 0..2_000 {
+            block.push_str(&" ".repeat(i));
+            block.push_str("k:\n");
+        }
+        for text in [flow, block] {
+            assert!(parse(&text).is_err());
+        }
+    }
+
     /// An alias bomb of a few hundred bytes (each level ten aliases of the one
     /// before, nine levels: 10^9 leaves) is refused instead of expanded into gigabytes;
     /// moderate alias use still expands.
