@@ -332,6 +332,10 @@ pub fn emit(tree: &Tree, indent: usize) -> String {
         }
         if branch.is_empty() {
             out.push_str("{}\n");
+        } else if !branch.iter().any(|i| matches!(i, Item::Pair(..))) {
+            // Comments alone do not make a document when read back: keep the mapping.
+            emit_items(branch, 0, indent, &mut out);
+            out.push_str("{}\n");
         } else {
             emit_items(branch, 0, indent, &mut out);
         }
@@ -666,6 +670,19 @@ mod tests {
         }
         for text in [flow, block] {
             assert!(parse(&text).is_err());
+        }
+    }
+
+    /// Found by the `sops_file` fuzz target (minimised: `"#\n!"`): a document of only
+    /// comments and an empty root was written as the comments alone, which read back
+    /// as no document at all.
+    #[test]
+    fn comment_only_documents_survive_write_and_read() {
+        for text in ["#\n!", "# c\n~\n", "a: 1\n---\n# only\n", "# x\n{}\n"] {
+            let t = parse(text).unwrap();
+            let written = emit(&t, 4);
+            assert_eq!(parse(&written).unwrap(), t, "{text:?} → {written:?}");
+            assert_eq!(emit(&parse(&written).unwrap(), 4), written);
         }
     }
 
