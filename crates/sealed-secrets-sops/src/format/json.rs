@@ -241,6 +241,14 @@ mod tests {
         assert!(parse("{").is_err());
     }
 
+    /// serde_json's depth limit (128) keeps the tree shallow: no stack overflow when
+    /// it is walked or dropped.
+    #[test]
+    fn deep_nesting_is_an_error() {
+        let deep = format!("{{\"a\": {}1{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse(&deep).is_err());
+    }
+
     /// Found by the sops property test: serde_json's default float parse can be one
     /// ULP off, so a value changed on encrypt (the crate enables `float_roundtrip`).
     #[test]
