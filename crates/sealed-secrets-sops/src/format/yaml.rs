@@ -386,7 +386,17 @@ fn emit_items(items: &[Item], col: usize, indent: usize, out: &mut String) {
             }
             Item::Pair(k, v) => {
                 spaces(out, col);
-                out.push_str(&key_text(k));
+                let key = key_text(k);
+                // YAML limits implicit keys to 1024 characters: longer ones are
+                // written as explicit keys (`? key` then `: value`).
+                if key.chars().count() > 1000 {
+                    out.push_str("? ");
+                    out.push_str(&key);
+                    out.push('\n');
+                    spaces(out, col);
+                } else {
+                    out.push_str(&key);
+                }
                 out.push(':');
                 match v {
                     Node::Map(items) if !items.is_empty() => {
@@ -684,6 +694,30 @@ mod tests {
             assert_eq!(parse(&written).unwrap(), t, "{text:?} → {written:?}");
             assert_eq!(emit(&parse(&written).unwrap(), 4), written);
         }
+    }
+
+    /// Found by the `sops_file` fuzz target: a key over 1024 characters was written
+    /// as an implicit key, which YAML does not allow (our own output did not parse).
+    #[test]
+    fn long_keys_are_written_as_explicit_keys() {
+        let long = "k".repeat(2_000);
+        let quoted = format!("{}: x", "\t".repeat(600));
+        let t = Tree {
+            branches: vec![vec![
+                Item::Pair(long.clone(), s("v")),
+                Item::Pair(
+                    quoted.clone(),
+                    Node::Map(vec![Item::Pair(long.clone(), s("w"))]),
+                ),
+                Item::Pair(
+                    "l".into(),
+                    Node::Seq(vec![Node::Map(vec![Item::Pair(long, s("u"))])]),
+                ),
+            ]],
+        };
+        let written = emit(&t, 4);
+        assert_eq!(parse(&written).unwrap(), t);
+        assert_eq!(emit(&parse(&written).unwrap(), 4), written);
     }
 
     /// An alias bomb of a few hundred bytes (each level ten aliases of the one
