@@ -40,4 +40,7 @@ KUBESEAL_BIN="$bin/kubeseal" CONTROLLER_BIN="$bin/controller" python3 -m pytest 
 
 # The README's demo still runs end to end (on the debug build made above).
 KUBESEAL_BIN="$bin/kubeseal" bash scripts/demo.sh >/dev/null
+
+# Fuzz targets (fuzz/, own workspace): build all, run each ~10 s on its seeds (fuzz/README.md).
+bash scripts/fuzz-smoke.sh
 echo "all checks passed"

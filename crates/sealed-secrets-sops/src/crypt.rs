@@ -85,7 +85,9 @@ impl Walk<'_> {
             Node::Seq(list) => list.iter_mut().for_each(|n| self.enc_node(n, cipher)),
             Node::Null => {}
             Node::Comment(c) => {
-                if self.rule.should_encrypt(&self.path) {
+                // An empty comment has nothing to hide and would encrypt to "", a string
+                // element that decrypts as data: it stays a comment.
+                if !c.is_empty() && self.rule.should_encrypt(&self.path) {
                     // sops keeps an encrypted sequence comment as a string element.
                     let enc = cipher.encrypt(
                         self.key,
@@ -287,6 +289,30 @@ mod tests {
         let mac2 = decrypt_tree(&mut t, &key, &rule, false, &mut Cipher::new()).unwrap();
         assert_eq!(mac1, mac2);
         assert_eq!(t, sample());
+    }
+
+    /// Found by the `sops_file` fuzz target (minimised: `"-: #\r-"`): an empty comment
+    /// in a sequence encrypted to an empty string element and decrypted as one, so
+    /// the sequence gained a `""` item. (sops 3.11 does exactly that to its own files,
+    /// and reads a bare `#` there as `""` too; such files still decrypt as sops does.)
+    #[test]
+    fn empty_sequence_comments_stay_comments() {
+        let key = [3u8; 32];
+        let rule = Rule::default();
+        let plain = Tree {
+            branches: vec![vec![Item::Pair(
+                "l".into(),
+                Node::Seq(vec![Node::Comment(String::new()), Node::Null, s("v")]),
+            )]],
+        };
+        let mut t = plain.clone();
+        encrypt_tree(&mut t, &key, &rule, false, &Cipher::new());
+        let Item::Pair(_, Node::Seq(list)) = &t.branches[0][0] else {
+            panic!("a sequence")
+        };
+        assert_eq!(list[0], Node::Comment(String::new()));
+        decrypt_tree(&mut t, &key, &rule, false, &mut Cipher::new()).unwrap();
+        assert_eq!(t, plain);
     }
 
     #[test]

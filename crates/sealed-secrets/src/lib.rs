@@ -14,7 +14,7 @@ pub mod key_secret;
 pub mod rotate;
 pub mod seal;
 pub mod secret;
-mod template;
+pub mod template;
 pub mod unseal;
 pub mod v1alpha1;
 

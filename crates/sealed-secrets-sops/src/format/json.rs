@@ -240,4 +240,30 @@ mod tests {
         assert!(parse("{\"a\": 1, \"a\": 2}").is_err());
         assert!(parse("{").is_err());
     }
+
+    /// serde_json's depth limit (128) keeps the tree shallow: no stack overflow when
+    /// it is walked or dropped.
+    #[test]
+    fn deep_nesting_is_an_error() {
+        let deep = format!("{{\"a\": {}1{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse(&deep).is_err());
+    }
+
+    /// Found by the sops property test: serde_json's default float parse can be one
+    /// ULP off, so a value changed on encrypt (the crate enables `float_roundtrip`).
+    #[test]
+    fn floats_are_read_exactly() {
+        for f in [
+            -1.809068284168535e167_f64,
+            2.2250738585072014e-308,
+            0.1,
+            1.7976931348623157e308,
+        ] {
+            let t = parse(&format!("{{\"f\": {}}}", go_json_float(f))).unwrap();
+            let Item::Pair(_, Node::Scalar(Scalar::Float(back))) = &t.branches[0][0] else {
+                panic!("a float")
+            };
+            assert_eq!(back.to_bits(), f.to_bits(), "{f:e}");
+        }
+    }
 }

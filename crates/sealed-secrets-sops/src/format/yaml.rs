@@ -18,6 +18,29 @@ use crate::tree::{Branch, Item, Node, Scalar, Tree};
 /// sops's default YAML indentation.
 pub const DEFAULT_INDENT: usize = 4;
 
+/// How much alias expansion a file may cause, in [`weight`] units (about bytes).
+/// Every alias is expanded into a copy, so ten aliases of ten aliases of … (a
+/// "billion laughs" file of a few hundred bytes) would otherwise take gigabytes.
+pub const MAX_ALIAS_EXPANSION: usize = 64 << 20;
+
+/// The approximate memory a node takes: a fixed cost per node plus its text.
+fn weight(node: &Node) -> usize {
+    const NODE: usize = 32;
+    NODE + match node {
+        Node::Scalar(Scalar::Str(s) | Scalar::Time(s)) | Node::Comment(s) => s.len(),
+        Node::Scalar(Scalar::Bytes(b)) => b.len(),
+        Node::Scalar(_) | Node::Null => 0,
+        Node::Seq(items) => items.iter().map(weight).fold(0, usize::saturating_add),
+        Node::Map(items) => items
+            .iter()
+            .map(|i| match i {
+                Item::Pair(k, v) => k.len().saturating_add(weight(v)),
+                Item::Comment(c) => NODE + c.len(),
+            })
+            .fold(0, usize::saturating_add),
+    }
+}
+
 enum Frame {
     Map {
         items: Vec<Item>,
@@ -133,7 +156,9 @@ pub fn parse(text: &str) -> Result<Tree, FormatError> {
     let mut tree = Tree::default();
     let mut stack: Vec<Frame> = Vec::new();
     let mut pending: Vec<Pending> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    // Anchored nodes with their weights; and the weight of all alias copies so far.
+    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
+    let mut expanded: usize = 0;
     let mut root: Option<Branch> = None;
 
     for (event, span) in events_in_source_order(text)? {
@@ -163,11 +188,18 @@ pub fn parse(text: &str) -> Result<Tree, FormatError> {
                 done = Some((node, anchor));
             }
             Event::Alias(id) => {
-                let node = anchors
-                    .get(&id)
-                    .cloned()
-                    .ok_or_else(|| err(line, "unknown alias"))?;
-                done = Some((node, 0));
+                let (node, w) = anchors.get(&id).ok_or_else(|| err(line, "unknown alias"))?;
+                expanded = expanded.saturating_add(*w);
+                if expanded > MAX_ALIAS_EXPANSION {
+                    return Err(err(
+                        line,
+                        format!(
+                            "aliases expand to more than {} MiB of data (an alias bomb?)",
+                            MAX_ALIAS_EXPANSION >> 20
+                        ),
+                    ));
+                }
+                done = Some((node.clone(), 0));
             }
             Event::UnresolvedAlias(_) => return Err(err(line, "unknown alias")),
             Event::MappingStart(_, anchor, _) | Event::SequenceStart(_, anchor, _) => {
@@ -242,7 +274,8 @@ pub fn parse(text: &str) -> Result<Tree, FormatError> {
         }
         let Some((node, anchor)) = done else { continue };
         if anchor != 0 {
-            anchors.insert(anchor, node.clone());
+            let w = weight(&node);
+            anchors.insert(anchor, (node.clone(), w));
         }
         match stack.last_mut() {
             None => match node {
@@ -299,6 +332,10 @@ pub fn emit(tree: &Tree, indent: usize) -> String {
         }
         if branch.is_empty() {
             out.push_str("{}\n");
+        } else if !branch.iter().any(|i| matches!(i, Item::Pair(..))) {
+            // Comments alone do not make a document when read back: keep the mapping.
+            emit_items(branch, 0, indent, &mut out);
+            out.push_str("{}\n");
         } else {
             emit_items(branch, 0, indent, &mut out);
         }
@@ -349,7 +386,17 @@ fn emit_items(items: &[Item], col: usize, indent: usize, out: &mut String) {
             }
             Item::Pair(k, v) => {
                 spaces(out, col);
-                out.push_str(&key_text(k));
+                let key = key_text(k);
+                // YAML limits implicit keys to 1024 characters: longer ones are
+                // written as explicit keys (`? key` then `: value`).
+                if key.chars().count() > 1000 {
+                    out.push_str("? ");
+                    out.push_str(&key);
+                    out.push('\n');
+                    spaces(out, col);
+                } else {
+                    out.push_str(&key);
+                }
                 out.push(':');
                 match v {
                     Node::Map(items) if !items.is_empty() => {
@@ -492,7 +539,11 @@ fn literal_block(v: &str, col: usize) -> Option<String> {
         return None;
     }
     let body = v.trim_end_matches('\n');
-    if body.is_empty() || body.starts_with([' ', '\t']) {
+    // A block's indentation is read from its first non-empty line: if that starts
+    // with a space or tab, it would be read as indentation (the value changes, or
+    // the file does not parse). Such values are written double-quoted.
+    let first = body.split('\n').find(|l| !l.is_empty());
+    if first.is_none_or(|l| l.starts_with([' ', '\t'])) {
         return None;
     }
     let trailing = v.len() - body.len();
@@ -617,6 +668,83 @@ mod tests {
         assert_eq!(parse("---\n").unwrap().branches, vec![Vec::<Item>::new()]);
     }
 
+    /// Deep nesting is refused by the event parser's nesting limits rather than
+    /// building a tree deep enough to overflow the stack when it is walked or dropped.
+    #[test]
+    fn deep_nesting_is_an_error() {
+        let flow = format!("a: {}1{}", "[".repeat(100_000), "]".repeat(100_000));
+        let mut block = String::new();
+        for i in 0..2_000 {
+            block.push_str(&" ".repeat(i));
+            block.push_str("k:\n");
+        }
+        for text in [flow, block] {
+            assert!(parse(&text).is_err());
+        }
+    }
+
+    /// Found by the `sops_file` fuzz target (minimised: `"#\n!"`): a document of only
+    /// comments and an empty root was written as the comments alone, which read back
+    /// as no document at all.
+    #[test]
+    fn comment_only_documents_survive_write_and_read() {
+        for text in ["#\n!", "# c\n~\n", "a: 1\n---\n# only\n", "# x\n{}\n"] {
+            let t = parse(text).unwrap();
+            let written = emit(&t, 4);
+            assert_eq!(parse(&written).unwrap(), t, "{text:?} → {written:?}");
+            assert_eq!(emit(&parse(&written).unwrap(), 4), written);
+        }
+    }
+
+    /// Found by the `sops_file` fuzz target: a key over 1024 characters was written
+    /// as an implicit key, which YAML does not allow (our own output did not parse).
+    #[test]
+    fn long_keys_are_written_as_explicit_keys() {
+        let long = "k".repeat(2_000);
+        let quoted = format!("{}: x", "\t".repeat(600));
+        let t = Tree {
+            branches: vec![vec![
+                Item::Pair(long.clone(), s("v")),
+                Item::Pair(
+                    quoted.clone(),
+                    Node::Map(vec![Item::Pair(long.clone(), s("w"))]),
+                ),
+                Item::Pair(
+                    "l".into(),
+                    Node::Seq(vec![Node::Map(vec![Item::Pair(long, s("u"))])]),
+                ),
+            ]],
+        };
+        let written = emit(&t, 4);
+        assert_eq!(parse(&written).unwrap(), t);
+        assert_eq!(emit(&parse(&written).unwrap(), 4), written);
+    }
+
+    /// An alias bomb of a few hundred bytes (each level ten aliases of the one
+    /// before, nine levels: 10^9 leaves) is refused instead of expanded into gigabytes;
+    /// moderate alias use still expands.
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut bomb = String::from("l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let refs = vec![format!("*l{}", i - 1); 10].join(", ");
+            bomb.push_str(&format!("l{i}: &l{i} [{refs}]\n"));
+        }
+        let e = parse(&bomb).unwrap_err().to_string();
+        assert!(e.contains("aliases expand to more than 64 MiB"), "{e}");
+
+        let mut fine = String::from("l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..4 {
+            let refs = vec![format!("*l{}", i - 1); 10].join(", ");
+            fine.push_str(&format!("l{i}: &l{i} [{refs}]\n"));
+        }
+        let t = parse(&fine).unwrap();
+        let Item::Pair(_, Node::Seq(l3)) = &t.branches[0][3] else {
+            panic!("l3 is a sequence")
+        };
+        assert_eq!(l3.len(), 10);
+    }
+
     #[test]
     fn quoting_keeps_types() {
         for v in [
@@ -642,6 +770,21 @@ mod tests {
                 branches: vec![vec![Item::Pair("k".into(), s(v))]],
             };
             assert_eq!(parse(&emit(&t, 4)).unwrap(), t, "{v:?}");
+        }
+    }
+
+    /// Found by the sops property test (`tests/properties.rs`): a multi-line value
+    /// whose first non-empty line starts with a space was written as a literal block,
+    /// and read back as `""` (or, in a nested sequence, not at all).
+    #[test]
+    fn multi_line_values_with_leading_blank_lines_keep_their_spaces() {
+        for v in ["\n ", "\n\ta", "\n \na", "\n\n  x\ny\n", "a\n ", "\nb\n c"] {
+            for node in [s(v), Node::Seq(vec![Node::Seq(vec![s(v)])])] {
+                let t = Tree {
+                    branches: vec![vec![Item::Pair("k".into(), node)]],
+                };
+                assert_eq!(parse(&emit(&t, 4)).unwrap(), t, "{v:?}");
+            }
         }
     }
 }

@@ -46,6 +46,25 @@ const NAMES: &[&str] = &[
     "nospace",
 ];
 
+/// The largest value a template may build, in bytes. The API server refuses a Secret
+/// over 1 MiB anyway; the limit turns `{{ repeat 1000000000 "x" }}` (or a pipeline of
+/// `b64enc`s) into an error instead of a controller out of memory.
+pub(super) const MAX_LEN: usize = 1 << 20;
+
+/// The error of a result over [`MAX_LEN`].
+pub(super) fn too_large(what: &str) -> String {
+    format!("{what}: the result would exceed {MAX_LEN} bytes (a Secret holds at most 1 MiB)")
+}
+
+/// Refuses a result of `len` bytes (`None`: the size overflowed) over [`MAX_LEN`],
+/// before anything that large is allocated.
+fn check_len(what: &str, len: Option<usize>) -> Result<(), String> {
+    match len {
+        Some(n) if n <= MAX_LEN => Ok(()),
+        _ => Err(too_large(what)),
+    }
+}
+
 /// Whether `name` is a function we provide.
 pub(super) fn exists(name: &str) -> bool {
     NAMES.contains(&name)
@@ -150,6 +169,7 @@ fn printf(args: &[Value]) -> Result<Vec<u8>, String> {
             }
             other => return Err(format!("printf: verb %{other} is not supported")),
         }
+        check_len("printf", Some(out.len()))?;
     }
     Ok(out)
 }
@@ -164,6 +184,14 @@ fn indent(n: i64, s: &str) -> String {
 
 /// Calls `name` with `args` (a piped value comes last).
 pub(super) fn call(name: &str, args: Vec<Value>, values: &Values) -> Result<Value, String> {
+    let v = call_unchecked(name, args, values)?;
+    if let Value::Str(s) = &v {
+        check_len(name, Some(s.len()))?;
+    }
+    Ok(v)
+}
+
+fn call_unchecked(name: &str, args: Vec<Value>, values: &Values) -> Result<Value, String> {
     let bytes = |v: &Value| to_text(v);
     let s = |v: Zeroizing<Vec<u8>>| Ok(Value::Str(v));
     let string = |v: String| Ok(Value::str(v.into_bytes()));
@@ -190,10 +218,12 @@ pub(super) fn call(name: &str, args: Vec<Value>, values: &Values) -> Result<Valu
             let sep: &[u8] = if name == "print" { b"" } else { b" " };
             let mut out = Zeroizing::new(Vec::new());
             for (i, a) in args.iter().enumerate() {
+                let t = to_text(a)?;
+                check_len(name, out.len().checked_add(sep.len() + t.len()))?;
                 if i > 0 {
                     out.extend_from_slice(sep);
                 }
-                out.extend_from_slice(&to_text(a)?);
+                out.extend_from_slice(&t);
             }
             if name == "println" {
                 out.push(b'\n');
@@ -300,11 +330,33 @@ pub(super) fn call(name: &str, args: Vec<Value>, values: &Values) -> Result<Valu
         "replace" => {
             arity(name, &args, 3)?;
             let (old, new, t) = (text(&args[0])?, text(&args[1])?, text(&args[2])?);
+            // An empty `old` matches between every two characters and at both ends.
+            let matches = if old.is_empty() {
+                t.chars().count() + 1
+            } else {
+                t.matches(old.as_str()).count()
+            };
+            check_len(
+                name,
+                matches
+                    .checked_mul(new.len())
+                    .and_then(|n| n.checked_add(t.len())),
+            )?;
             string(t.replace(old.as_str(), &new))
         }
         "indent" | "nindent" | "repeat" | "trunc" => {
             arity(name, &args, 2)?;
             let (n, t) = (int(&args[0], name)?, last_text(&args)?);
+            let count = usize::try_from(n).unwrap_or(0);
+            let size = match name {
+                "repeat" => t.len().checked_mul(count),
+                "trunc" => Some(0),
+                // The pad on every line, plus nindent's leading newline.
+                _ => (t.matches('\n').count() + 1)
+                    .checked_mul(count)
+                    .and_then(|pad| pad.checked_add(t.len() + 1)),
+            };
+            check_len(name, size)?;
             string(match name {
                 "indent" => indent(n, &t),
                 "nindent" => format!("\n{}", indent(n, &t)),

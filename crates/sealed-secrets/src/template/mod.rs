@@ -142,6 +142,9 @@ impl Exec<'_> {
 
     fn print(&mut self, v: &Value, pos: Pos) -> ExecResult<()> {
         let bytes = funcs::to_text(v).map_err(|m| (pos, m))?;
+        if self.out.len() + bytes.len() > funcs::MAX_LEN {
+            return Err((pos, funcs::too_large("template")));
+        }
         self.out.extend_from_slice(&bytes);
         Ok(())
     }

@@ -209,3 +209,30 @@ fn large_values_and_deep_nesting() {
     let deep_if = "{{ if true }}".repeat(500) + &"{{ end }}".repeat(500);
     assert!(err(&deep_if, &[]).contains("nested too deeply"));
 }
+
+/// Found by the `template` fuzz target: `repeat` with a huge count panicked
+/// ("capacity overflow"), and a large one allocated gigabytes in the controller.
+/// Every result is capped at 1 MiB, the size of a whole Secret, before it is built.
+#[test]
+fn results_over_one_mib_are_errors_not_allocations() {
+    let v = &[("p", b"hunter2".as_slice())];
+    for src in [
+        "{{ repeat 9223372036854775807 \"ab\" }}",
+        "{{ repeat 1048577 \"x\" }}",
+        "{{ .p | indent 9223372036854775807 }}",
+        "{{ .p | nindent 2000000 }}",
+        "{{ replace \"\" (repeat 1000000 \"y\") .p }}",
+        "{{ replace \"h\" (repeat 1000000 \"y\") (repeat 2 .p) }}",
+        "{{ printf \"%s%s\" (repeat 1000000 \"x\") (repeat 1000000 \"x\") }}",
+        "{{ cat (repeat 1000000 \"x\") (repeat 1000000 \"x\") }}",
+        "{{ repeat 600000 \"x\" | b64enc | b64enc }}",
+        "{{ repeat 1000000 \"x\" }}{{ repeat 1000000 \"x\" }}",
+    ] {
+        let e = err(src, v);
+        assert!(e.contains("would exceed 1048576 bytes"), "{src}: {e}");
+        assert!(!e.contains("hunter2"));
+    }
+    // Up to the limit is fine.
+    assert_eq!(ok("{{ repeat 1048576 \"x\" }}", v).len(), 1 << 20);
+    assert_eq!(ok("{{ repeat 0 .p }}", v), b"");
+}
