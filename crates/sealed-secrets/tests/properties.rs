@@ -37,8 +37,10 @@ fn namespace() -> impl Strategy<Value = String> {
     "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 }
 
+/// A DNS subdomain (RFC 1123), what Kubernetes requires of a Secret's name: dot-separated
+/// labels, each starting and ending with a letter or digit.
 fn name() -> impl Strategy<Value = String> {
-    "[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?"
+    "[a-z0-9]([-a-z0-9]{0,18}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,18}[a-z0-9])?){0,2}"
 }
 
 fn scope() -> impl Strategy<Value = Scope> {
