@@ -25,7 +25,8 @@ trap 'rm -rf "$work"' EXIT
 for spec in unseal:1024 documents:8192 template:4096 sops_value:4096 sops_file:8192; do
     t="${spec%%:*}"
     mkdir -p "$work/$t"
-    if ! "$bin/$t" "$work/$t" "seeds/$t" -max_total_time="$seconds" -timeout=10 \
+    # -seed=1: the same mutations on every run, so a CI failure reproduces.
+    if ! "$bin/$t" "$work/$t" "seeds/$t" -seed=1 -max_total_time="$seconds" -timeout=10 \
         -rss_limit_mb=2048 -max_len="${spec##*:}" -artifact_prefix="$work/$t-" \
         >"$work/$t.log" 2>&1; then
         tail -n 40 "$work/$t.log" >&2

@@ -428,17 +428,17 @@ fn emit_seq(list: &[Node], col: usize, indent: usize, out: &mut String) {
                 out.push('\n');
             }
             Node::Map(items) if !items.is_empty() => {
-                if matches!(items.first(), Some(Item::Pair(..))) {
-                    let mut inner = String::new();
-                    emit_items(items, col + 2, indent, &mut inner);
-                    spaces(out, col);
+                let mut inner = String::new();
+                emit_items(items, col + 2, indent, &mut inner);
+                spaces(out, col);
+                if inner[col + 2..].starts_with('#') {
+                    // A comment written first (a leading one, or one hoisted above the
+                    // only key) must stay inside the mapping: start it on its own line.
+                    out.push_str("-\n");
+                    out.push_str(&inner);
+                } else {
                     out.push_str("- ");
                     out.push_str(&inner[col + 2..]);
-                } else {
-                    // A leading comment must stay inside the mapping: start it on its own line.
-                    spaces(out, col);
-                    out.push_str("-\n");
-                    emit_items(items, col + 2, indent, out);
                 }
             }
             Node::Seq(inner) if !inner.is_empty() => {
@@ -786,5 +786,28 @@ mod tests {
                 assert_eq!(parse(&emit(&t, 4)).unwrap(), t, "{v:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_comment_ending_a_mapping_in_a_sequence_stays_in_that_mapping() {
+        // Found by the sops_file fuzz target: the comment, hoisted above the mapping's
+        // only key, was written on the item's `- ` line and read back as the
+        // sequence's.
+        let tree = parse("u:\n- t:\n  -\n  #").unwrap();
+        let again = parse(&emit(&tree, 4)).unwrap();
+        // Above the key (the writer's deliberate move, same mapping, same AAD), but
+        // inside the mapping, not before it in the sequence.
+        assert_eq!(
+            again.branches,
+            vec![vec![Item::Pair(
+                "u".into(),
+                Node::Seq(vec![Node::Map(vec![
+                    Item::Comment(String::new()),
+                    Item::Pair("t".into(), Node::Seq(vec![Node::Null])),
+                ])])
+            )]]
+        );
+        // And it is stable from there on.
+        assert_eq!(parse(&emit(&again, 4)).unwrap().branches, again.branches);
     }
 }
