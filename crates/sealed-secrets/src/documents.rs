@@ -132,22 +132,25 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Value>, DocumentError> {
 pub const MAX_DEPTH: usize = 128;
 
 fn json_error(message: String) -> DocumentError {
-    match message.strip_prefix("recursion limit exceeded ") {
-        Some(at) => DocumentError::TooDeep {
-            format: "JSON",
-            detail: at.to_owned(),
-        },
-        None => DocumentError::Json(message),
-    }
+    parse_error("JSON", message, DocumentError::Json)
 }
 
 fn yaml_error(message: String) -> DocumentError {
+    parse_error("YAML", message, DocumentError::Yaml)
+}
+
+/// Both parsers report their depth limit as "recursion limit exceeded <where>".
+fn parse_error(
+    format: &'static str,
+    message: String,
+    other: fn(String) -> DocumentError,
+) -> DocumentError {
     match message.strip_prefix("recursion limit exceeded ") {
         Some(at) => DocumentError::TooDeep {
-            format: "YAML",
+            format,
             detail: at.to_owned(),
         },
-        None => DocumentError::Yaml(message),
+        None => other(message),
     }
 }
 
