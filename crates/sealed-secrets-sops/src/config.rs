@@ -199,15 +199,7 @@ impl Config {
                     );
                 }
             }
-            let names = [
-                keys::UNENCRYPTED_SUFFIX,
-                keys::ENCRYPTED_SUFFIX,
-                keys::UNENCRYPTED_REGEX,
-                keys::ENCRYPTED_REGEX,
-                keys::UNENCRYPTED_COMMENT_REGEX,
-                keys::ENCRYPTED_COMMENT_REGEX,
-            ];
-            let pairs: Vec<(&'static str, String)> = names
+            let pairs: Vec<(&'static str, String)> = keys::RULES
                 .iter()
                 .filter_map(|k| get(items, k).and_then(text).map(|v| (*k, v)))
                 .filter(|(_, v)| !v.is_empty())

@@ -157,23 +157,11 @@ impl Metadata {
                         })?,
                     }
                 }
-                keys::UNENCRYPTED_SUFFIX
-                | keys::ENCRYPTED_SUFFIX
-                | keys::UNENCRYPTED_REGEX
-                | keys::ENCRYPTED_REGEX
-                | keys::UNENCRYPTED_COMMENT_REGEX
-                | keys::ENCRYPTED_COMMENT_REGEX => {
-                    let key = [
-                        keys::UNENCRYPTED_SUFFIX,
-                        keys::ENCRYPTED_SUFFIX,
-                        keys::UNENCRYPTED_REGEX,
-                        keys::ENCRYPTED_REGEX,
-                        keys::UNENCRYPTED_COMMENT_REGEX,
-                        keys::ENCRYPTED_COMMENT_REGEX,
-                    ]
-                    .into_iter()
-                    .find(|x| *x == k)
-                    .expect("matched above");
+                name if keys::RULES.contains(&name) => {
+                    let key = keys::RULES
+                        .into_iter()
+                        .find(|x| *x == name)
+                        .expect("matched above");
                     if !matches!(v, Node::Null) {
                         rules.push((key, text()?));
                     }

@@ -24,6 +24,15 @@ pub mod keys {
     pub const ENCRYPTED_COMMENT_REGEX: &str = "encrypted_comment_regex";
     /// `mac_only_encrypted`.
     pub const MAC_ONLY_ENCRYPTED: &str = "mac_only_encrypted";
+    /// Every selection-rule key, in the order sops reads them.
+    pub const RULES: [&str; 6] = [
+        UNENCRYPTED_SUFFIX,
+        ENCRYPTED_SUFFIX,
+        UNENCRYPTED_REGEX,
+        ENCRYPTED_REGEX,
+        UNENCRYPTED_COMMENT_REGEX,
+        ENCRYPTED_COMMENT_REGEX,
+    ];
 }
 
 /// A selection rule.
