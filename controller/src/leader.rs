@@ -23,7 +23,7 @@ use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use kube::Client;
 use kube::api::{Api, PostParams};
-use tokio::sync::watch;
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -184,7 +184,7 @@ pub struct Elector {
     api: Api<Lease>,
     config: ElectionConfig,
     observed: Option<Observed>,
-    leading: watch::Sender<bool>,
+    leading: Gauge,
 }
 
 /// Why one attempt on the Lease failed (logged; the loop goes on).
@@ -202,8 +202,9 @@ pub enum LeaseError {
 }
 
 impl Elector {
-    /// A candidate; `leading` reports whether it currently leads.
-    pub fn new(client: Client, config: ElectionConfig, leading: watch::Sender<bool>) -> Elector {
+    /// A candidate; `leading` is set to 1 while it leads, 0 otherwise (the
+    /// `sealed_secrets_controller_leader` metric).
+    pub fn new(client: Client, config: ElectionConfig, leading: Gauge) -> Elector {
         Elector {
             api: Api::namespaced(client, &config.namespace),
             config,
@@ -239,7 +240,7 @@ impl Elector {
                 }
             };
             tracing::info!(lease = %name, identity = %self.config.identity, "leader election: leading");
-            self.leading.send_replace(true);
+            self.leading.set(1);
             let token = shutdown.child_token();
             let leading_work = tokio::spawn(work(token.clone()));
             let lost = loop {
@@ -258,7 +259,7 @@ impl Elector {
             if let Err(e) = leading_work.await {
                 tracing::error!(error = %e, "leader election: the leader's work failed");
             }
-            self.leading.send_replace(false);
+            self.leading.set(0);
             if lost {
                 tracing::warn!(lease = %name, "leader election: lost the Lease; stopped leading");
                 continue;

@@ -127,7 +127,6 @@ pub async fn run(config: Config, client: Client, signals: Signals) -> Result<(),
             tasks.spawn(lead(leader, shutdown.clone()));
         }
         Some(election) => {
-            let (leading_tx, mut leading_rx) = watch::channel(false);
             let elector = Elector::new(
                 client.clone(),
                 ElectionConfig {
@@ -138,19 +137,11 @@ pub async fn run(config: Config, client: Client, signals: Signals) -> Result<(),
                     renew_deadline: election.renew_deadline,
                     retry_period: election.retry_period,
                 },
-                leading_tx,
+                metrics.leader.clone(),
             );
             tasks.spawn(elector.run(shutdown.clone(), move |token| {
                 lead(Arc::clone(&leader), token)
             }));
-            let metrics = Arc::clone(&metrics);
-            tasks.spawn(async move {
-                while leading_rx.changed().await.is_ok() {
-                    metrics
-                        .leader
-                        .set(i64::from(*leading_rx.borrow_and_update()));
-                }
-            });
         }
     }
 
