@@ -412,7 +412,7 @@ impl Flags {
                     &self.leader_elect_retry_period,
                 )?,
             };
-            if !is_object_name(&election.lease_name) {
+            if !sealed_secrets::names::is_dns1123_subdomain(&election.lease_name) {
                 return Err(ConfigError::LeaseName(election.lease_name));
             }
             crate::leader::check_timing(
@@ -491,20 +491,6 @@ fn validate_key_prefix(prefix: &str) -> Result<(), ConfigError> {
         return Err(ConfigError::KeyPrefix("name is empty".into()));
     }
     Ok(())
-}
-
-/// A DNS subdomain name (RFC 1123), what Kubernetes requires of a Lease's name.
-fn is_object_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 253
-        && name.split('.').all(|part| {
-            !part.is_empty()
-                && part.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-                && part.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-                && part
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        })
 }
 
 fn split_list(text: &str) -> Vec<String> {

@@ -338,6 +338,18 @@ fn namespace_rules() {
     assert!(out.contains("\"namespace\": \"default\""));
 }
 
+/// Kubernetes limits a Secret name to 253 characters with no limit per dot-separated
+/// part, so a 70-character name without dots must seal (the Go kubeseal seals it).
+#[test]
+fn long_names_kubernetes_accepts_are_sealed() {
+    let keys = Keys::new();
+    let name = "a".repeat(70);
+    let input =
+        format!("kind: Secret\nmetadata:\n  name: {name}\n  namespace: app\nstringData:\n  k: v\n");
+    let out = unseal(&keys, &seal(&keys, &[], &input));
+    assert_eq!(out["metadata"]["name"], name.as_str());
+}
+
 #[test]
 fn env_fallbacks() {
     let keys = Keys::new();

@@ -11,6 +11,7 @@ pub mod documents;
 pub mod explain;
 pub mod go_duration;
 pub mod key_secret;
+pub mod names;
 pub mod rotate;
 pub mod seal;
 pub mod secret;
