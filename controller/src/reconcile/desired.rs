@@ -21,7 +21,7 @@ pub const UNSEALED_WITH: &str = "sealed-secrets-rs.io/unsealed-with";
 /// Our field manager on every write, so our ownership shows in `managedFields`.
 pub const FIELD_MANAGER: &str = "sealed-secrets-controller";
 /// In the controller's SealedSecret cache only, never written: the [`source_hash`] of
-/// the object as listed, whose ciphertexts the cache has dropped ([`strip_ciphertexts`]).
+/// the object as listed, whose ciphertexts the cache has dropped ([`prune_sealed_secret_for_cache`]).
 pub const CACHED_SOURCE_HASH: &str = "sealed-secrets-rs.io/cached-source-hash";
 
 /// Version tag of the hash input layout; bump it when the layout changes.
@@ -127,26 +127,58 @@ pub fn expected_keys(ss: &SealedSecret) -> Option<BTreeSet<&str>> {
     Some(keys)
 }
 
-/// Drops the ciphertexts of a cached SealedSecret — most of its size, read only to
-/// unseal, which after the first pass is rare — keeping their names (the Secret's
-/// expected keys) and the [`source_hash`] of the whole object under
-/// [`CACHED_SOURCE_HASH`]. A reconcile that must unseal reads the object again.
-pub fn strip_ciphertexts(ss: &mut SealedSecret) {
+/// Cuts a cached SealedSecret down to what the reconcile reads before it unseals
+/// ([`ownership`], [`is_up_to_date`], [`expected_keys`], the status, events and the
+/// instance label of `condition_info`) and records the [`source_hash`] of the whole
+/// object under [`CACHED_SOURCE_HASH`]. Dropped: the ciphertexts (most of its size;
+/// their names stay, they are the Secret's expected keys), template values and
+/// metadata, other labels and annotations (kubectl's last-applied annotation holds
+/// every ciphertext again), managedFields. Each small map costs a half-kilobyte node,
+/// which over 10,000 objects is tens of megabytes. A reconcile that must unseal reads
+/// the object again.
+pub fn prune_sealed_secret_for_cache(ss: &mut SealedSecret) {
     let hash = source_hash(ss);
+    let meta = &mut ss.metadata;
+    meta.managed_fields = None;
+    meta.creation_timestamp = None;
+    meta.generate_name = None;
+    meta.finalizers = None;
+    meta.labels = meta
+        .labels
+        .take()
+        .and_then(|labels| keep_only(labels, &[super::INSTANCE_LABEL]));
+    meta.annotations = Some(BTreeMap::from([(CACHED_SOURCE_HASH.to_owned(), hash)]));
     for value in ss.spec.encrypted_data.values_mut() {
         *value = String::new();
     }
     if let Some(data) = ss.spec.data.as_mut() {
         *data = String::new();
     }
-    ss.metadata
+    let template = &mut ss.spec.template;
+    let skip_owner = template
+        .metadata
         .annotations
-        .get_or_insert_default()
-        .insert(CACHED_SOURCE_HASH.to_owned(), hash);
+        .take()
+        .and_then(|a| keep_only(a, &[SKIP_SET_OWNER_REFERENCES]));
+    template.metadata = ObjectMeta {
+        annotations: skip_owner,
+        ..ObjectMeta::default()
+    };
+    template.type_ = None;
+    template.immutable = None;
+    for value in template.data.iter_mut().flat_map(|d| d.values_mut()) {
+        *value = String::new();
+    }
+}
+
+/// `map` with only `keys`, or `None` when none of them is there.
+fn keep_only(mut map: BTreeMap<String, String>, keys: &[&str]) -> Option<BTreeMap<String, String>> {
+    map.retain(|k, _| keys.contains(&k.as_str()));
+    (!map.is_empty()).then_some(map)
 }
 
 /// The source hash of a SealedSecret as it came from the API server: recorded by
-/// [`strip_ciphertexts`] on a cached copy (`stripped` is then true), else computed.
+/// [`prune_sealed_secret_for_cache`] on a cached copy (`stripped` is then true), else computed.
 pub fn listed_source_hash(ss: &SealedSecret) -> (String, bool) {
     match ss
         .metadata
@@ -273,7 +305,7 @@ const COMPACT_TYPE: &str = "type";
 
 /// The data keys and whether `type` is owned, from a `fieldsV1` as the API server
 /// sends it (`{"f:data": {"f:key": {}}, "f:type": {}}`) or in the cache's compact form
-/// (`["data:key", "type"]`, see [`prune_for_cache`]).
+/// (`["data:key", "type"]`, see [`prune_secret_for_cache`]).
 fn data_and_type(fields: &serde_json::Value) -> (Vec<String>, bool) {
     match fields {
         serde_json::Value::Array(items) => {
@@ -309,8 +341,10 @@ fn data_and_type(fields: &serde_json::Value) -> (Vec<String>, bool) {
 /// only who wrote `data`/`type` and when. The cache holds every Secret the controller
 /// watches (Helm release Secrets, tokens, …), so this is most of its memory; it also
 /// drops kubectl's last-applied annotation, which holds the Secret's data.
-pub fn prune_for_cache(meta: &mut ObjectMeta) {
+pub fn prune_secret_for_cache(meta: &mut ObjectMeta) {
     meta.labels = None;
+    meta.uid = None;
+    meta.creation_timestamp = None;
     meta.finalizers = None;
     meta.generate_name = None;
     if let Some(annotations) = meta.annotations.as_mut() {
@@ -320,6 +354,7 @@ pub fn prune_for_cache(meta: &mut ObjectMeta) {
     for entry in meta.managed_fields.iter_mut().flatten() {
         entry.api_version = None;
         entry.fields_type = None;
+        entry.operation = None;
         if let Some(fields) = entry.fields_v1.as_mut() {
             // A nested JSON map per entry costs more than a kilobyte per Secret; a
             // short list of the few fields read here is a tenth of that.

@@ -449,12 +449,21 @@ async fn write_status(ss: &SealedSecret, ctx: &Context, outcome: &Outcome) -> bo
     };
     let mut updated = ss.clone();
     updated.status = Some(new_status);
+    // The API server takes only `status` from this write, but it would still list the
+    // cache's own annotation among the fields we manage.
+    if let Some(annotations) = updated.metadata.annotations.as_mut() {
+        annotations.remove(desired::CACHED_SOURCE_HASH);
+        if annotations.is_empty() {
+            updated.metadata.annotations = None;
+        }
+    }
     let api: Api<SealedSecret> =
         Api::namespaced(ctx.client.clone(), &ss.namespace().unwrap_or_default());
-    match api
-        .replace_status(&ss.name_any(), &PostParams::default(), &updated)
-        .await
-    {
+    let params = PostParams {
+        field_manager: Some(FIELD_MANAGER.to_owned()),
+        ..PostParams::default()
+    };
+    match api.replace_status(&ss.name_any(), &params, &updated).await {
         Ok(_) => {}
         // A newer version is on its way to us and will be reconciled.
         Err(kube::Error::Api(s)) if s.code == 409 => {

@@ -370,7 +370,7 @@ async fn a_cached_copy_without_ciphertexts_reads_the_object_before_unsealing() {
     let full = sealed_secret("db");
     let expected_hash = source_hash(&full);
     let mut cached = full.clone();
-    super::desired::strip_ciphertexts(&mut cached);
+    super::desired::prune_sealed_secret_for_cache(&mut cached);
     let full_json = serde_json::to_value(&full).unwrap();
     let server = tokio::spawn(async move {
         let (_, _, send) = expect(
@@ -429,7 +429,7 @@ async fn a_cached_copy_whose_secret_is_current_costs_no_read_of_the_object() {
     let full = sealed_secret("db");
     let hash = source_hash(&full);
     let mut cached = full.clone();
-    super::desired::strip_ciphertexts(&mut cached);
+    super::desired::prune_sealed_secret_for_cache(&mut cached);
     let server = tokio::spawn(async move {
         let (_, _, send) = expect(
             &mut handle,
@@ -448,12 +448,24 @@ async fn a_cached_copy_whose_secret_is_current_costs_no_read_of_the_object() {
                     "time": "2026-01-01T00:00:00Z", "fieldsType": "FieldsV1",
                     "fieldsV1": {"f:data": {"f:password": {}}}}]}}),
         ));
-        let (_, body, send) = expect(
+        let (request, body, send) = expect(
             &mut handle,
             Method::PUT,
             "/apis/bitnami.com/v1alpha1/namespaces/app/sealedsecrets/db/status",
         )
         .await;
+        assert!(
+            body["metadata"].get("annotations").is_none(),
+            "the cache's own annotation is not sent: {body}"
+        );
+        assert!(
+            request
+                .uri()
+                .query()
+                .is_some_and(|q| q.contains("fieldManager=sealed-secrets-controller")),
+            "{:?}",
+            request.uri()
+        );
         send.send_response(respond(StatusCode::OK, &body));
         let (_, body, send) =
             expect(&mut handle, Method::POST, "/api/v1/namespaces/app/events").await;

@@ -536,7 +536,7 @@ fn pruning_the_cache_changes_no_decision_and_drops_the_rest() {
             ownership(&ss, &meta),
             is_up_to_date(&ss, &hash, &meta, Freshness::Unknown),
         );
-        prune_for_cache(&mut meta);
+        prune_secret_for_cache(&mut meta);
         let after = (
             ownership(&ss, &meta),
             is_up_to_date(&ss, &hash, &meta, Freshness::Unknown),
@@ -555,4 +555,152 @@ fn pruning_the_cache_changes_no_decision_and_drops_the_rest() {
             );
         }
     }
+}
+
+/// A SealedSecret with everything the cache drops: labels, annotations (kubectl's
+/// last-applied copy), managedFields, template metadata, type and data.
+fn busy_ss() -> SealedSecret {
+    let mut ss = ss();
+    ss.metadata.labels = Some(BTreeMap::from([
+        (
+            super::super::INSTANCE_LABEL.to_owned(),
+            "release".to_owned(),
+        ),
+        (
+            "kustomize.toolkit.fluxcd.io/name".to_owned(),
+            "apps".to_owned(),
+        ),
+    ]));
+    ss.metadata.annotations = Some(BTreeMap::from([
+        (
+            "kubectl.kubernetes.io/last-applied-configuration".to_owned(),
+            "{\"spec\":{\"encryptedData\":{\"password\":\"AgB...\"}}}".to_owned(),
+        ),
+        (
+            "sealedsecrets.bitnami.com/namespace-wide".to_owned(),
+            "true".to_owned(),
+        ),
+    ]));
+    ss.metadata.managed_fields = Some(vec![entry("flux", 100, json!({"f:spec": {}}))]);
+    ss.metadata.generation = Some(3);
+    ss.metadata.resource_version = Some("42".into());
+    ss.spec.template.type_ = Some("kubernetes.io/tls".into());
+    ss.spec.template.data = Some(BTreeMap::from([(
+        "config".to_owned(),
+        "user={{ index . \"user\" }}".to_owned(),
+    )]));
+    ss.spec.template.metadata.annotations = Some(BTreeMap::from([("team".into(), "x".into())]));
+    ss
+}
+
+#[test]
+fn cached_sealed_secrets_keep_what_decisions_read_and_nothing_else() {
+    let full = busy_ss();
+    let mut cached = full.clone();
+    prune_sealed_secret_for_cache(&mut cached);
+
+    assert_eq!(listed_source_hash(&cached), (source_hash(&full), true));
+    assert_eq!(listed_source_hash(&full), (source_hash(&full), false));
+    assert_eq!(expected_keys(&cached), expected_keys(&full));
+    assert!(cached.spec.encrypted_data.values().all(String::is_empty));
+    assert!(
+        cached
+            .spec
+            .template
+            .data
+            .iter()
+            .flatten()
+            .all(|(_, v)| v.is_empty())
+    );
+    assert_eq!(
+        cached.metadata.labels,
+        Some(BTreeMap::from([(
+            super::super::INSTANCE_LABEL.to_owned(),
+            "release".to_owned()
+        )]))
+    );
+    assert_eq!(
+        cached
+            .metadata
+            .annotations
+            .as_ref()
+            .map(|a| a.keys().collect::<Vec<_>>()),
+        Some(vec![&CACHED_SOURCE_HASH.to_owned()])
+    );
+    let json = serde_json::to_value(&cached).unwrap();
+    assert!(json["metadata"].get("managedFields").is_none(), "{json}");
+    assert_eq!(json["spec"]["template"]["metadata"], json!({}), "{json}");
+    assert!(json["spec"]["template"].get("type").is_none(), "{json}");
+    // What status writes and events need stays.
+    for field in ["name", "namespace", "uid", "generation", "resourceVersion"] {
+        assert_eq!(
+            json["metadata"][field],
+            serde_json::to_value(&full).unwrap()["metadata"][field]
+        );
+    }
+}
+
+#[test]
+fn pruning_a_cached_sealed_secret_changes_no_decision() {
+    let mut skipping = busy_ss();
+    annotate(
+        &mut skipping.spec.template.metadata,
+        SKIP_SET_OWNER_REFERENCES,
+        "true",
+    );
+    let mut deprecated = busy_ss();
+    deprecated.spec.data = Some("AgD...".into());
+    let mut up_to_date_seen = false;
+    for full in [busy_ss(), skipping, deprecated] {
+        let mut cached = full.clone();
+        prune_sealed_secret_for_cache(&mut cached);
+        let hash = source_hash(&full);
+        let mut current = our_secret_meta(&full);
+        let written: serde_json::Map<String, serde_json::Value> = expected_keys(&full)
+            .into_iter()
+            .flatten()
+            .map(|k| (format!("f:{k}"), json!({})))
+            .collect();
+        current.managed_fields = Some(vec![entry(
+            FIELD_MANAGER,
+            100,
+            json!({"f:data": written, "f:type": {}}),
+        )]);
+        let mut metas = vec![current, our_secret_meta(&full), ObjectMeta::default()];
+        let mut managed = ObjectMeta::default();
+        annotate(&mut managed, MANAGED, "true");
+        metas.push(managed);
+        let mut edited = our_secret_meta(&full);
+        edited.managed_fields.as_mut().unwrap().push(entry(
+            "kubectl-edit",
+            200,
+            json!({"f:data": {"f:password": {}}}),
+        ));
+        metas.push(edited);
+        for meta in &metas {
+            for freshness in [
+                Freshness::Unknown,
+                Freshness::Verified,
+                Freshness::ChangedSinceVerified,
+            ] {
+                let decision = is_up_to_date(&full, &hash, meta, freshness);
+                up_to_date_seen |= decision;
+                assert_eq!(
+                    is_up_to_date(&cached, &hash, meta, freshness),
+                    decision,
+                    "{meta:?} {freshness:?}"
+                );
+            }
+            let own = ownership(&full, meta);
+            assert_eq!(ownership(&cached, meta), own);
+            assert_eq!(
+                owner_refs_after_write(&cached, own, meta),
+                owner_refs_after_write(&full, own, meta)
+            );
+        }
+    }
+    assert!(
+        up_to_date_seen,
+        "some case must be up to date, or the test proves little"
+    );
 }
