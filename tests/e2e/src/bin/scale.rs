@@ -62,6 +62,10 @@ struct Args {
     /// Leave the namespaces and objects in place.
     #[arg(long)]
     keep: bool,
+    /// Pidfile of a process sharing the machine (the API server, etcd; repeatable):
+    /// its CPU time during each phase is reported beside the controller's.
+    #[arg(long = "server-pidfile")]
+    server_pidfiles: Vec<PathBuf>,
 }
 
 /// What one controller start did.
@@ -76,6 +80,8 @@ struct Phase {
     peak_rss_kib: u64,
     /// The controller's user + system CPU time.
     cpu: Option<Duration>,
+    /// CPU time of the `--server-pidfile` processes during the phase.
+    server_cpu: Option<Duration>,
     /// API server requests by (verb, resource[/subresource]) during the phase.
     requests: BTreeMap<(String, String), f64>,
 }
@@ -353,6 +359,7 @@ async fn phase(
         );
     }
     let before = apiserver_requests(client).await?;
+    let server_cpu_before = servers_cpu(&args.server_pidfiles)?;
     let started = Instant::now();
     let mut controller = Controller::spawn_with_args(&args.kubeconfig, key_ns, host, cargs, log);
     controller.wait_ready().await;
@@ -406,6 +413,9 @@ async fn phase(
         .sum("sealed_secrets_controller_unseal_requests_total", &[])
         .unwrap_or(f64::NAN);
     let cpu = cpu_time(pid);
+    let server_cpu = servers_cpu(&args.server_pidfiles)?
+        .zip(server_cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
     let status = controller.stop();
     if !status.success() {
         bail!("the {name} controller exited {status}");
@@ -430,6 +440,7 @@ async fn phase(
         reconciles,
         peak_rss_kib,
         cpu,
+        server_cpu,
         requests,
     };
     println!(
@@ -476,6 +487,24 @@ fn cpu_time(pid: u32) -> Option<Duration> {
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
     Some(Duration::from_millis((utime + stime) * 10))
+}
+
+/// Summed CPU time of the processes named by `pidfiles` (`None` when there are none).
+fn servers_cpu(pidfiles: &[PathBuf]) -> anyhow::Result<Option<Duration>> {
+    if pidfiles.is_empty() {
+        return Ok(None);
+    }
+    let mut total = Duration::ZERO;
+    for file in pidfiles {
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let pid: u32 = text
+            .trim()
+            .parse()
+            .with_context(|| format!("{} holds no pid", file.display()))?;
+        total += cpu_time(pid).with_context(|| format!("no process {pid} ({})", file.display()))?;
+    }
+    Ok(Some(total))
 }
 
 /// `apiserver_request_total` from the API server's own `/metrics`, summed by verb and
@@ -565,20 +594,28 @@ fn report(args: &Args, phases: &[Phase]) {
         args.count, args.values, args.namespaces
     );
     println!(
-        "| start | until done | until /healthz | reconciles | RSA decryptions | peak RSS | controller CPU | API requests (secrets, sealedsecrets, events) |"
+        "| start | until done | until /healthz | reconciles | RSA decryptions | peak RSS | controller CPU | server CPU | cores busy | API requests (secrets, sealedsecrets, events) |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for p in phases {
+        let seconds = |d: Option<Duration>| {
+            d.map_or_else(|| "?".to_owned(), |c| format!("{:.1} s", c.as_secs_f64()))
+        };
+        // Of the machine's cores, how many the controller and the servers kept busy.
+        let busy = p.cpu.zip(p.server_cpu).map_or_else(
+            || "?".to_owned(),
+            |(c, s)| format!("{:.2}", (c + s).as_secs_f64() / p.elapsed.as_secs_f64()),
+        );
         println!(
-            "| {} | {:.2} s | {:.2} s | {:.0} | {:.0} | {:.1} MB | {} | {:.0} |",
+            "| {} | {:.2} s | {:.2} s | {:.0} | {:.0} | {:.1} MB | {} | {} | {busy} | {:.0} |",
             p.name,
             p.elapsed.as_secs_f64(),
             p.ready.as_secs_f64(),
             p.reconciles,
             p.decryptions,
             p.peak_rss_kib as f64 / 1024.0,
-            p.cpu
-                .map_or_else(|| "?".to_owned(), |c| format!("{:.1} s", c.as_secs_f64())),
+            seconds(p.cpu),
+            seconds(p.server_cpu),
             p.total_requests()
         );
     }
