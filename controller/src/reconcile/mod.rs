@@ -267,7 +267,7 @@ pub async fn reconcile(ss: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Actio
             .publish(&ss, EventType::Warning, reason, &message)
             .await;
     }
-    let was_synced = write_status(&ss, &ctx, &outcome).await;
+    let newly_synced = write_status(&ss, &ctx, &outcome).await;
     ctx.metrics.set_condition(
         &ns,
         &ss.name_any(),
@@ -280,7 +280,7 @@ pub async fn reconcile(ss: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Actio
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .remove(&ObjectRef::from_obj(ss.as_ref()));
-            if wrote || !was_synced {
+            if wrote || newly_synced {
                 ctx.recorder
                     .publish(
                         &ss,
@@ -432,7 +432,10 @@ fn keys_recorded_on(meta: &ObjectMeta) -> BTreeSet<Fingerprint> {
         .collect()
 }
 
-/// Writes the status if it changes; returns whether it said Synced=True before.
+/// Writes the status if it changes. Returns whether this reconcile is the one that
+/// saw the SealedSecret become Synced (what earns an `Unsealed` event when nothing was
+/// written): not when it already said so, nor when the write met a newer version —
+/// the cache trailed our own last status write, and that reconcile announced it.
 async fn write_status(ss: &SealedSecret, ctx: &Context, outcome: &Outcome) -> bool {
     let was_synced = ss.status.as_ref().is_some_and(|s| {
         s.conditions
@@ -440,12 +443,12 @@ async fn write_status(ss: &SealedSecret, ctx: &Context, outcome: &Outcome) -> bo
             .any(|c| c.type_ == sealed_secrets::v1alpha1::CONDITION_SYNCED && c.status == "True")
     });
     if !ctx.options.update_status {
-        return was_synced;
+        return !was_synced;
     }
     let now = now_rfc3339();
     let Some(new_status) = next_status(ss.status.as_ref(), ss.metadata.generation, outcome, &now)
     else {
-        return was_synced;
+        return !was_synced;
     };
     let mut updated = ss.clone();
     updated.status = Some(new_status);
@@ -464,10 +467,11 @@ async fn write_status(ss: &SealedSecret, ctx: &Context, outcome: &Outcome) -> bo
         ..PostParams::default()
     };
     match api.replace_status(&ss.name_any(), &params, &updated).await {
-        Ok(_) => {}
+        Ok(_) => !was_synced,
         // A newer version is on its way to us and will be reconciled.
         Err(kube::Error::Api(s)) if s.code == 409 => {
             tracing::debug!("status write conflicted; a newer version will be reconciled");
+            false
         }
         Err(e) => {
             ctx.metrics.error(
@@ -475,9 +479,9 @@ async fn write_status(ss: &SealedSecret, ctx: &Context, outcome: &Outcome) -> bo
                 &ss.namespace().unwrap_or_default(),
             );
             tracing::warn!(error = %e, "cannot update status");
+            !was_synced
         }
     }
-    was_synced
 }
 
 fn now_rfc3339() -> String {

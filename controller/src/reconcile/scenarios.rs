@@ -476,3 +476,50 @@ async fn a_cached_copy_whose_secret_is_current_costs_no_read_of_the_object() {
     server.await.unwrap();
     assert_eq!(ctx.metrics.rsa_decryptions.get(), 0);
 }
+
+/// The reconcile our own Secret write triggers can run before the watch brings our
+/// status write: its copy says not Synced, its status write conflicts, and it must
+/// not announce a second `Unsealed`.
+#[tokio::test]
+async fn a_stale_copy_whose_status_write_conflicts_publishes_no_second_event() {
+    let (service, mut handle) = pair::<Request<Body>, Response<Body>>();
+    let ctx = context(Client::new(service, "default"));
+    let full = sealed_secret("db");
+    let hash = source_hash(&full);
+    let mut cached = full.clone();
+    super::desired::prune_sealed_secret_for_cache(&mut cached);
+    let server = tokio::spawn(async move {
+        let (_, _, send) = expect(
+            &mut handle,
+            Method::GET,
+            "/api/v1/namespaces/app/secrets/db",
+        )
+        .await;
+        send.send_response(respond(
+            StatusCode::OK,
+            &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {
+                "name": "db", "namespace": "app", "resourceVersion": "5",
+                "annotations": {SOURCE_HASH: hash},
+                "ownerReferences": [{"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
+                    "name": "db", "uid": "ss-uid", "controller": true}],
+                "managedFields": [{"manager": FIELD_MANAGER, "operation": "Update",
+                    "time": "2026-01-01T00:00:00Z", "fieldsType": "FieldsV1",
+                    "fieldsV1": {"f:data": {"f:password": {}}}}]}}),
+        ));
+        let (_, _, send) = expect(
+            &mut handle,
+            Method::PUT,
+            "/apis/bitnami.com/v1alpha1/namespaces/app/sealedsecrets/db/status",
+        )
+        .await;
+        send.send_response(respond(
+            StatusCode::CONFLICT,
+            &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                    "reason": "Conflict", "code": 409, "message": "the object has been modified"}),
+        ));
+        expect_silence(&mut handle).await;
+    });
+    reconcile(Arc::new(cached), Arc::clone(&ctx)).await.unwrap();
+    server.await.unwrap();
+    assert_eq!(ctx.metrics.rsa_decryptions.get(), 0);
+}
