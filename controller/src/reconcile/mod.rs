@@ -267,33 +267,64 @@ pub async fn reconcile(ss: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Actio
             .publish(&ss, EventType::Warning, reason, &message)
             .await;
     }
-    let newly_synced = write_status(&ss, &ctx, &outcome).await;
+    let status = write_status(&ss, &ctx, &outcome).await;
     ctx.metrics.set_condition(
         &ns,
         &ss.name_any(),
         &instance_of(&ss),
         outcome == Outcome::Synced,
     );
-    match result {
-        Ok(wrote) => {
+    let wrote = result?;
+    // Announced once the status says so: a write whose status is retried is announced
+    // by the retry (which finds the Secret written and the SealedSecret newly Synced).
+    if let StatusWrite::Done { newly_synced } = status
+        && (wrote || newly_synced)
+    {
+        ctx.recorder
+            .publish(
+                &ss,
+                EventType::Normal,
+                events::REASON_UNSEALED,
+                events::MESSAGE_UNSEALED,
+            )
+            .await;
+    }
+    match status {
+        StatusWrite::Done { .. } => {
             ctx.retries
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .remove(&ObjectRef::from_obj(ss.as_ref()));
-            if wrote || newly_synced {
-                ctx.recorder
-                    .publish(
-                        &ss,
-                        EventType::Normal,
-                        events::REASON_UNSEALED,
-                        events::MESSAGE_UNSEALED,
-                    )
-                    .await;
-            }
             Ok(Action::await_change())
         }
-        Err(e) => Err(e),
+        // Not left to the watch: it may have delivered the newer version before this
+        // reconcile began with the older one, or be reconnecting after an outage.
+        StatusWrite::Stale => Ok(Action::requeue(STALE_STATUS_RETRY)),
+        // Retried with backoff like any API failure: a Secret written without its
+        // status would otherwise stay reported as not Synced until the next change.
+        StatusWrite::Failed(e) => Err(e),
     }
+}
+
+/// How soon a reconcile whose status write met a newer version runs again (from the
+/// cache, which by then holds that version).
+const STALE_STATUS_RETRY: Duration = Duration::from_secs(1);
+
+/// How writing the status went.
+#[derive(Debug)]
+enum StatusWrite {
+    /// Written, or already right; `newly_synced`: this reconcile is the one that saw
+    /// the SealedSecret become Synced (what earns an `Unsealed` event when nothing
+    /// else was written).
+    Done {
+        /// Synced now, not before.
+        newly_synced: bool,
+    },
+    /// The copy was older than the object (409): the write must be retried from the
+    /// newer version.
+    Stale,
+    /// The API server refused or could not be reached.
+    Failed(Error),
 }
 
 /// Brings the Secret in line; `Ok(true)` when it wrote to it.
@@ -432,24 +463,26 @@ fn keys_recorded_on(meta: &ObjectMeta) -> BTreeSet<Fingerprint> {
         .collect()
 }
 
-/// Writes the status if it changes. Returns whether this reconcile is the one that
-/// saw the SealedSecret become Synced (what earns an `Unsealed` event when nothing was
-/// written): not when it already said so, nor when the write met a newer version —
-/// the cache trailed our own last status write, and that reconcile announced it.
-async fn write_status(ss: &SealedSecret, ctx: &Context, outcome: &Outcome) -> bool {
+/// Writes the status if it changes.
+async fn write_status(ss: &SealedSecret, ctx: &Context, outcome: &Outcome) -> StatusWrite {
     let was_synced = ss.status.as_ref().is_some_and(|s| {
         s.conditions
             .iter()
             .any(|c| c.type_ == sealed_secrets::v1alpha1::CONDITION_SYNCED && c.status == "True")
     });
     if !ctx.options.update_status {
-        return !was_synced;
+        return StatusWrite::Done {
+            newly_synced: !was_synced,
+        };
     }
     let now = now_rfc3339();
     let Some(new_status) = next_status(ss.status.as_ref(), ss.metadata.generation, outcome, &now)
     else {
-        return !was_synced;
+        return StatusWrite::Done {
+            newly_synced: !was_synced,
+        };
     };
+    let newly_synced = !was_synced && *outcome == Outcome::Synced;
     let mut updated = ss.clone();
     updated.status = Some(new_status);
     // The API server takes only `status` from this write, but it would still list the
@@ -467,11 +500,10 @@ async fn write_status(ss: &SealedSecret, ctx: &Context, outcome: &Outcome) -> bo
         ..PostParams::default()
     };
     match api.replace_status(&ss.name_any(), &params, &updated).await {
-        Ok(_) => !was_synced,
-        // A newer version is on its way to us and will be reconciled.
+        Ok(_) => StatusWrite::Done { newly_synced },
         Err(kube::Error::Api(s)) if s.code == 409 => {
-            tracing::debug!("status write conflicted; a newer version will be reconciled");
-            false
+            tracing::debug!("status write met a newer version; retrying from it");
+            StatusWrite::Stale
         }
         Err(e) => {
             ctx.metrics.error(
@@ -479,7 +511,10 @@ async fn write_status(ss: &SealedSecret, ctx: &Context, outcome: &Outcome) -> bo
                 &ss.namespace().unwrap_or_default(),
             );
             tracing::warn!(error = %e, "cannot update status");
-            !was_synced
+            StatusWrite::Failed(Error::Api {
+                what: "updating status",
+                source: e,
+            })
         }
     }
 }

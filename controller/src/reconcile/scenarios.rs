@@ -519,7 +519,54 @@ async fn a_stale_copy_whose_status_write_conflicts_publishes_no_second_event() {
         ));
         expect_silence(&mut handle).await;
     });
-    reconcile(Arc::new(cached), Arc::clone(&ctx)).await.unwrap();
+    let action = reconcile(Arc::new(cached), Arc::clone(&ctx)).await.unwrap();
     server.await.unwrap();
+    // Run again soon from the newer version, not left to the watch.
+    assert_eq!(action, Action::requeue(STALE_STATUS_RETRY));
     assert_eq!(ctx.metrics.rsa_decryptions.get(), 0);
+}
+
+/// A Secret written while its status write fails (the API server went away between
+/// the two): the reconcile fails, so it is retried with backoff, and says Unsealed
+/// only once the status is written.
+#[tokio::test]
+async fn a_failed_status_write_after_the_secret_is_retried() {
+    let (service, mut handle) = pair::<Request<Body>, Response<Body>>();
+    let ctx = context(Client::new(service, "default"));
+    let ss = sealed_secret("db");
+    let server = tokio::spawn(async move {
+        let (_, _, send) = expect(
+            &mut handle,
+            Method::GET,
+            "/api/v1/namespaces/app/secrets/db",
+        )
+        .await;
+        send.send_response(not_found());
+        let (_, _, send) = expect(
+            &mut handle,
+            Method::GET,
+            "/api/v1/namespaces/app/secrets/db",
+        )
+        .await;
+        send.send_response(not_found());
+        let (_, body, send) =
+            expect(&mut handle, Method::POST, "/api/v1/namespaces/app/secrets").await;
+        send.send_response(respond(StatusCode::CREATED, &body));
+        let (_, _, send) = expect(
+            &mut handle,
+            Method::PUT,
+            "/apis/bitnami.com/v1alpha1/namespaces/app/sealedsecrets/db/status",
+        )
+        .await;
+        send.send_response(respond(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                    "reason": "ServiceUnavailable", "code": 503, "message": "unavailable"}),
+        ));
+        expect_silence(&mut handle).await;
+    });
+    let err = reconcile(Arc::new(ss), Arc::clone(&ctx)).await.unwrap_err();
+    server.await.unwrap();
+    assert_eq!(err.retry(), crate::error::Retry::Always, "{err}");
+    assert_eq!(ctx.metrics.rsa_decryptions.get(), 1);
 }
