@@ -65,11 +65,17 @@ fn respond(status: StatusCode, body: &Value) -> Response<Body> {
         .unwrap()
 }
 
-fn not_found() -> Response<Body> {
+/// The API server's answer to a request that failed with `code`.
+fn failure(code: StatusCode, reason: &str) -> Response<Body> {
     respond(
-        StatusCode::NOT_FOUND,
-        &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404, "message": "not found"}),
+        code,
+        &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason,
+                "code": code.as_u16(), "message": reason}),
     )
+}
+
+fn not_found() -> Response<Body> {
+    failure(StatusCode::NOT_FOUND, "NotFound")
 }
 
 /// Takes the next request, checks method and path (query excluded), returns it
@@ -422,14 +428,29 @@ async fn a_cached_copy_without_ciphertexts_reads_the_object_before_unsealing() {
     assert_eq!(ctx.metrics.rsa_decryptions.get(), 1);
 }
 
+/// The cache's copy of `app/db` (no ciphertexts, no status) and its Secret as we
+/// wrote it, current.
+fn cached_copy_and_its_current_secret() -> (SealedSecret, Value) {
+    let full = sealed_secret("db");
+    let hash = source_hash(&full);
+    let mut cached = full;
+    super::desired::prune_sealed_secret_for_cache(&mut cached);
+    let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {
+        "name": "db", "namespace": "app", "resourceVersion": "5",
+        "annotations": {SOURCE_HASH: hash},
+        "ownerReferences": [{"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
+            "name": "db", "uid": "ss-uid", "controller": true}],
+        "managedFields": [{"manager": FIELD_MANAGER, "operation": "Update",
+            "time": "2026-01-01T00:00:00Z", "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:data": {"f:password": {}}}}]}});
+    (cached, secret)
+}
+
 #[tokio::test]
 async fn a_cached_copy_whose_secret_is_current_costs_no_read_of_the_object() {
     let (service, mut handle) = pair::<Request<Body>, Response<Body>>();
     let ctx = context(Client::new(service, "default"));
-    let full = sealed_secret("db");
-    let hash = source_hash(&full);
-    let mut cached = full.clone();
-    super::desired::prune_sealed_secret_for_cache(&mut cached);
+    let (cached, current) = cached_copy_and_its_current_secret();
     let server = tokio::spawn(async move {
         let (_, _, send) = expect(
             &mut handle,
@@ -437,17 +458,7 @@ async fn a_cached_copy_whose_secret_is_current_costs_no_read_of_the_object() {
             "/api/v1/namespaces/app/secrets/db",
         )
         .await;
-        send.send_response(respond(
-            StatusCode::OK,
-            &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {
-                "name": "db", "namespace": "app", "resourceVersion": "5",
-                "annotations": {SOURCE_HASH: hash},
-                "ownerReferences": [{"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
-                    "name": "db", "uid": "ss-uid", "controller": true}],
-                "managedFields": [{"manager": FIELD_MANAGER, "operation": "Update",
-                    "time": "2026-01-01T00:00:00Z", "fieldsType": "FieldsV1",
-                    "fieldsV1": {"f:data": {"f:password": {}}}}]}}),
-        ));
+        send.send_response(respond(StatusCode::OK, &current));
         let (request, body, send) = expect(
             &mut handle,
             Method::PUT,
@@ -484,10 +495,7 @@ async fn a_cached_copy_whose_secret_is_current_costs_no_read_of_the_object() {
 async fn a_stale_copy_whose_status_write_conflicts_publishes_no_second_event() {
     let (service, mut handle) = pair::<Request<Body>, Response<Body>>();
     let ctx = context(Client::new(service, "default"));
-    let full = sealed_secret("db");
-    let hash = source_hash(&full);
-    let mut cached = full.clone();
-    super::desired::prune_sealed_secret_for_cache(&mut cached);
+    let (cached, current) = cached_copy_and_its_current_secret();
     let server = tokio::spawn(async move {
         let (_, _, send) = expect(
             &mut handle,
@@ -495,28 +503,14 @@ async fn a_stale_copy_whose_status_write_conflicts_publishes_no_second_event() {
             "/api/v1/namespaces/app/secrets/db",
         )
         .await;
-        send.send_response(respond(
-            StatusCode::OK,
-            &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {
-                "name": "db", "namespace": "app", "resourceVersion": "5",
-                "annotations": {SOURCE_HASH: hash},
-                "ownerReferences": [{"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
-                    "name": "db", "uid": "ss-uid", "controller": true}],
-                "managedFields": [{"manager": FIELD_MANAGER, "operation": "Update",
-                    "time": "2026-01-01T00:00:00Z", "fieldsType": "FieldsV1",
-                    "fieldsV1": {"f:data": {"f:password": {}}}}]}}),
-        ));
+        send.send_response(respond(StatusCode::OK, &current));
         let (_, _, send) = expect(
             &mut handle,
             Method::PUT,
             "/apis/bitnami.com/v1alpha1/namespaces/app/sealedsecrets/db/status",
         )
         .await;
-        send.send_response(respond(
-            StatusCode::CONFLICT,
-            &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
-                    "reason": "Conflict", "code": 409, "message": "the object has been modified"}),
-        ));
+        send.send_response(failure(StatusCode::CONFLICT, "Conflict"));
         expect_silence(&mut handle).await;
     });
     let action = reconcile(Arc::new(cached), Arc::clone(&ctx)).await.unwrap();
@@ -558,10 +552,9 @@ async fn a_failed_status_write_after_the_secret_is_retried() {
             "/apis/bitnami.com/v1alpha1/namespaces/app/sealedsecrets/db/status",
         )
         .await;
-        send.send_response(respond(
+        send.send_response(failure(
             StatusCode::SERVICE_UNAVAILABLE,
-            &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
-                    "reason": "ServiceUnavailable", "code": 503, "message": "unavailable"}),
+            "ServiceUnavailable",
         ));
         expect_silence(&mut handle).await;
     });
