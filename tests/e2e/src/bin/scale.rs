@@ -10,7 +10,9 @@
 //! in-process, creates them (labelled `bench=<run id>`, which the controller is told to
 //! select), then times a cold start (every SealedSecret `Synced`) and a warm restart
 //! (every SealedSecret reconciled again), printing RSA decryptions, peak RSS and the API
-//! server's request counts. It prints figures and asserts nothing about speed.
+//! server's request counts; with `--server-pidfile` (the API server's, etcd's) also their
+//! CPU time, to tell a start bound by the machine from one that waits. It prints figures
+//! and asserts nothing about speed.
 #![allow(clippy::expect_used)] // a bench binary: a panic with its message is the report
 
 use std::collections::{BTreeMap, HashMap};
