@@ -115,7 +115,14 @@ pub async fn run(shared: Arc<Shared>, namespace: Option<String>, shutdown: Cance
             .modify(|meta| prune_secret_for_cache(&mut meta.metadata))
             .reflect(secret_writer);
         let secrets = until_cancelled(secrets, shutdown.clone()).touched_objects();
-        controller = controller.watches_stream(secrets, |meta| {
+        let own_writes = Arc::clone(&ctx);
+        controller = controller.watches_stream(secrets, move |meta| {
+            // Our own write coming back (or listed again unchanged): nothing to check.
+            // Without this, the reconcile it triggered often ran from a copy of the
+            // SealedSecret older than our status write, which then met a 409.
+            if own_writes.is_verified(&meta.metadata) {
+                return None;
+            }
             let ns = meta.namespace()?;
             Some(ObjectRef::<SealedSecret>::new(&meta.name_any()).within(&ns))
         });

@@ -171,6 +171,15 @@ impl Context {
         }
     }
 
+    /// Whether `meta` is exactly the version of a Secret this process last wrote or
+    /// checked: its watch event (our own write coming back) needs no reconcile.
+    pub fn is_verified(&self, meta: &ObjectMeta) -> bool {
+        match (meta.namespace.as_deref(), meta.name.as_deref()) {
+            (Some(ns), Some(name)) => self.freshness(ns, name, Some(meta)) == Freshness::Verified,
+            _ => false,
+        }
+    }
+
     /// What this process verified settles it; any later change by anyone else is
     /// re-checked. Without a record (after a start), `managedFields` decide.
     fn freshness(&self, ns: &str, name: &str, meta: Option<&ObjectMeta>) -> Freshness {

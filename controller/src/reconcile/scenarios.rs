@@ -563,3 +563,26 @@ async fn a_failed_status_write_after_the_secret_is_retried() {
     assert_eq!(err.retry(), crate::error::Retry::Always, "{err}");
     assert_eq!(ctx.metrics.rsa_decryptions.get(), 1);
 }
+
+#[tokio::test]
+async fn only_the_version_we_wrote_counts_as_verified() {
+    let (service, _handle) = pair::<Request<Body>, Response<Body>>();
+    let ctx = context(Client::new(service, "default"));
+    let meta = |ns: &str, name: &str, version: &str| ObjectMeta {
+        namespace: Some(ns.into()),
+        name: Some(name.into()),
+        resource_version: Some(version.into()),
+        ..ObjectMeta::default()
+    };
+    assert!(
+        !ctx.is_verified(&meta("app", "db", "5")),
+        "nothing written yet"
+    );
+    ctx.set_verified("app", "db", Some("5".into()));
+    assert!(ctx.is_verified(&meta("app", "db", "5")));
+    assert!(!ctx.is_verified(&meta("app", "db", "6")), "changed since");
+    assert!(!ctx.is_verified(&meta("other", "db", "5")));
+    assert!(!ctx.is_verified(&ObjectMeta::default()));
+    ctx.set_verified("app", "db", None);
+    assert!(!ctx.is_verified(&meta("app", "db", "5")), "forgotten");
+}
