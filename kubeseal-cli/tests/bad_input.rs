@@ -3,11 +3,14 @@
 //! output file written or changed, and never the secret value in the message.
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use common::kubeseal;
 use predicates::prelude::*;
 use tempfile::TempDir;
 
@@ -30,21 +33,6 @@ fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/bad-input")
         .join(name)
-}
-
-/// `kubeseal` with no kubeconfig and no `SEALED_SECRETS_*` from the environment
-/// (as in tests/cli.rs).
-fn kubeseal() -> Command {
-    let mut cmd = Command::cargo_bin("kubeseal").unwrap();
-    cmd.env_remove("KUBECONFIG")
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .env("HOME", "/nonexistent");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("SEALED_SECRETS_") || k.starts_with("SOPS_AGE_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
 }
 
 /// `kubeseal --cert cert-a.pem`.

@@ -1,9 +1,12 @@
 //! kubeseal end to end: each flag, each bad input, exact stderr and exit status.
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use common::kubeseal;
 use predicates::prelude::*;
 use tempfile::TempDir;
 
@@ -41,17 +44,6 @@ impl Keys {
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
-}
-
-fn kubeseal() -> Command {
-    let mut cmd = Command::cargo_bin("kubeseal").unwrap();
-    cmd.env_remove("KUBECONFIG").env("HOME", "/nonexistent");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("SEALED_SECRETS_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
 }
 
 fn seal(keys: &Keys, args: &[&str], input: &str) -> String {

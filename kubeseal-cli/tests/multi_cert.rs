@@ -1,9 +1,11 @@
 //! Several `--cert`: one sealed output per certificate (one key per cluster).
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use common::kubeseal;
 use predicates::prelude::*;
 
 const SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: app\nstringData:\n  password: hunter2\n";
@@ -12,17 +14,6 @@ fn key(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/reseal/keys")
         .join(name)
-}
-
-fn kubeseal() -> Command {
-    let mut cmd = Command::cargo_bin("kubeseal").unwrap();
-    cmd.env_remove("KUBECONFIG").env("HOME", "/nonexistent");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("SEALED_SECRETS_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
 }
 
 fn opens_with(sealed: &str, key_file: &str) -> bool {

@@ -3,11 +3,13 @@
 //! error for each failure status.
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
+mod common;
 mod fake_apiserver;
 
 use std::path::PathBuf;
 
 use assert_cmd::Command;
+use common::kubeseal;
 use fake_apiserver::{FakeApiServer, Seen, service, status};
 use predicates::prelude::*;
 use tempfile::TempDir;
@@ -15,19 +17,6 @@ use tempfile::TempDir;
 const SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: app\nstringData:\n  password: hunter2\n";
 const SVC: &str = "/api/v1/namespaces/kube-system/services/sealed-secrets-controller";
 const PROXY: &str = "/api/v1/namespaces/kube-system/services/http:sealed-secrets-controller:/proxy";
-
-fn kubeseal() -> Command {
-    let mut cmd = Command::cargo_bin("kubeseal").unwrap();
-    cmd.env_remove("KUBECONFIG")
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .env("HOME", "/nonexistent");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("SEALED_SECRETS_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
-}
 
 struct Keys {
     dir: TempDir,

@@ -3,9 +3,12 @@
 //! exit statuses, and failures that stay confined to their document.
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use common::kubeseal;
 use predicates::prelude::*;
 use serde::Deserialize as _;
 use tempfile::TempDir;
@@ -18,19 +21,6 @@ fn data(name: &str) -> PathBuf {
 
 fn key(name: &str) -> String {
     data("keys").join(name).display().to_string()
-}
-
-fn kubeseal() -> Command {
-    let mut cmd = Command::cargo_bin("kubeseal").unwrap();
-    cmd.env_remove("KUBECONFIG")
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .env("HOME", "/nonexistent");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("SEALED_SECRETS_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
 }
 
 fn copy_tree(from: &Path, to: &Path) {
