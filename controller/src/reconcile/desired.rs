@@ -347,10 +347,10 @@ pub fn prune_secret_for_cache(meta: &mut ObjectMeta) {
     meta.creation_timestamp = None;
     meta.finalizers = None;
     meta.generate_name = None;
-    if let Some(annotations) = meta.annotations.as_mut() {
-        annotations
-            .retain(|k, _| [SOURCE_HASH, UNSEALED_WITH, MANAGED, PATCH].contains(&k.as_str()));
-    }
+    meta.annotations = meta
+        .annotations
+        .take()
+        .and_then(|a| keep_only(a, &[SOURCE_HASH, UNSEALED_WITH, MANAGED, PATCH]));
     for entry in meta.managed_fields.iter_mut().flatten() {
         entry.api_version = None;
         entry.fields_type = None;
