@@ -22,6 +22,13 @@ use super::*;
 use crate::events::Recorder;
 use crate::testing::{KEY_A, registry_with_key_a};
 
+/// Paths of `app/db` and its Secret on the API server.
+const SECRET_DB: &str = "/api/v1/namespaces/app/secrets/db";
+const SECRETS: &str = "/api/v1/namespaces/app/secrets";
+const EVENTS: &str = "/api/v1/namespaces/app/events";
+const SEALED_SECRET_DB: &str = "/apis/bitnami.com/v1alpha1/namespaces/app/sealedsecrets/db";
+const STATUS_DB: &str = "/apis/bitnami.com/v1alpha1/namespaces/app/sealedsecrets/db/status";
+
 type ApiHandle = Handle<Request<Body>, Response<Body>>;
 
 fn context(client: Client) -> Arc<Context> {
@@ -105,6 +112,13 @@ async fn expect(
     (Request::from_parts(parts, ()), json, send)
 }
 
+/// Takes the next request, checks method and path, and answers `response` without
+/// looking further.
+async fn reply(handle: &mut ApiHandle, method: Method, path: &str, response: Response<Body>) {
+    let (_, _, send) = expect(handle, method, path).await;
+    send.send_response(response);
+}
+
 /// Fails if the reconcile makes any further request.
 async fn expect_silence(handle: &mut ApiHandle) {
     if let Ok(Some((request, _))) =
@@ -121,23 +135,10 @@ async fn creates_the_secret_then_writes_status_then_publishes_unsealed() {
     let ss = sealed_secret("db");
     let expected_hash = source_hash(&ss);
     let server = tokio::spawn(async move {
-        let (_, _, send) = expect(
-            &mut handle,
-            Method::GET,
-            "/api/v1/namespaces/app/secrets/db",
-        )
-        .await;
-        send.send_response(not_found());
-        let (_, _, send) = expect(
-            &mut handle,
-            Method::GET,
-            "/api/v1/namespaces/app/secrets/db",
-        )
-        .await;
-        send.send_response(not_found());
+        reply(&mut handle, Method::GET, SECRET_DB, not_found()).await;
+        reply(&mut handle, Method::GET, SECRET_DB, not_found()).await;
 
-        let (request, body, send) =
-            expect(&mut handle, Method::POST, "/api/v1/namespaces/app/secrets").await;
+        let (request, body, send) = expect(&mut handle, Method::POST, SECRETS).await;
         assert!(
             request
                 .uri()
@@ -155,19 +156,13 @@ async fn creates_the_secret_then_writes_status_then_publishes_unsealed() {
         );
         send.send_response(respond(StatusCode::CREATED, &body));
 
-        let (_, body, send) = expect(
-            &mut handle,
-            Method::PUT,
-            "/apis/bitnami.com/v1alpha1/namespaces/app/sealedsecrets/db/status",
-        )
-        .await;
+        let (_, body, send) = expect(&mut handle, Method::PUT, STATUS_DB).await;
         assert_eq!(body["status"]["observedGeneration"], 1);
         assert_eq!(body["status"]["conditions"][0]["type"], "Synced");
         assert_eq!(body["status"]["conditions"][0]["status"], "True");
         send.send_response(respond(StatusCode::OK, &body));
 
-        let (_, body, send) =
-            expect(&mut handle, Method::POST, "/api/v1/namespaces/app/events").await;
+        let (_, body, send) = expect(&mut handle, Method::POST, EVENTS).await;
         assert_eq!(
             (body["reason"].as_str(), body["type"].as_str()),
             (Some("Unsealed"), Some("Normal"))
@@ -201,13 +196,13 @@ async fn an_up_to_date_secret_costs_no_decryption_and_no_write() {
         }
     });
     let server = tokio::spawn(async move {
-        let (_, _, send) = expect(
+        reply(
             &mut handle,
             Method::GET,
-            "/api/v1/namespaces/app/secrets/db",
+            SECRET_DB,
+            respond(StatusCode::OK, &metadata),
         )
         .await;
-        send.send_response(respond(StatusCode::OK, &metadata));
         expect_silence(&mut handle).await;
     });
     reconcile(Arc::new(ss), Arc::clone(&ctx)).await.unwrap();
@@ -221,19 +216,18 @@ async fn someone_elses_secret_is_refused_without_decrypting() {
     let ctx = context(Client::new(service, "default"));
     let ss = sealed_secret("db");
     let server = tokio::spawn(async move {
-        let (_, _, send) = expect(
+        reply(
             &mut handle,
             Method::GET,
-            "/api/v1/namespaces/app/secrets/db",
+            SECRET_DB,
+            respond(
+                StatusCode::OK,
+                &json!({"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata",
+                    "metadata": {"name": "db", "namespace": "app", "resourceVersion": "5"}}),
+            ),
         )
         .await;
-        send.send_response(respond(
-            StatusCode::OK,
-            &json!({"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata",
-                    "metadata": {"name": "db", "namespace": "app", "resourceVersion": "5"}}),
-        ));
-        let (_, body, send) =
-            expect(&mut handle, Method::POST, "/api/v1/namespaces/app/events").await;
+        let (_, body, send) = expect(&mut handle, Method::POST, EVENTS).await;
         assert_eq!(
             (body["reason"].as_str(), body["type"].as_str()),
             (Some("ErrUpdateFailed"), Some("Warning"))
@@ -243,12 +237,7 @@ async fn someone_elses_secret_is_refused_without_decrypting() {
             "Resource \"db\" already exists and is not managed by SealedSecret"
         );
         send.send_response(respond(StatusCode::CREATED, &body));
-        let (_, body, send) = expect(
-            &mut handle,
-            Method::PUT,
-            "/apis/bitnami.com/v1alpha1/namespaces/app/sealedsecrets/db/status",
-        )
-        .await;
+        let (_, body, send) = expect(&mut handle, Method::PUT, STATUS_DB).await;
         let condition = &body["status"]["conditions"][0];
         assert_eq!(
             (condition["status"].as_str(), condition["reason"].as_str()),
@@ -270,27 +259,15 @@ async fn an_undecryptable_value_is_reported_and_nothing_is_written() {
     // Sealed for "other" (strict scope), stored as "db": the label does not match.
     let ss = sealed_secret("other");
     let server = tokio::spawn(async move {
-        let (_, _, send) = expect(
-            &mut handle,
-            Method::GET,
-            "/api/v1/namespaces/app/secrets/db",
-        )
-        .await;
-        send.send_response(not_found());
-        let (_, body, send) =
-            expect(&mut handle, Method::POST, "/api/v1/namespaces/app/events").await;
+        reply(&mut handle, Method::GET, SECRET_DB, not_found()).await;
+        let (_, body, send) = expect(&mut handle, Method::POST, EVENTS).await;
         assert_eq!(body["reason"], "ErrUnsealFailed");
         assert_eq!(
             body["message"],
             "Failed to unseal: no key could decrypt secret (password)"
         );
         send.send_response(respond(StatusCode::CREATED, &body));
-        let (_, body, send) = expect(
-            &mut handle,
-            Method::PUT,
-            "/apis/bitnami.com/v1alpha1/namespaces/app/sealedsecrets/db/status",
-        )
-        .await;
+        let (_, body, send) = expect(&mut handle, Method::PUT, STATUS_DB).await;
         let condition = &body["status"]["conditions"][0];
         assert_eq!(condition["reason"], "UnsealFailed");
         assert_eq!(
@@ -379,30 +356,17 @@ async fn a_cached_copy_without_ciphertexts_reads_the_object_before_unsealing() {
     super::desired::prune_sealed_secret_for_cache(&mut cached);
     let full_json = serde_json::to_value(&full).unwrap();
     let server = tokio::spawn(async move {
-        let (_, _, send) = expect(
-            &mut handle,
-            Method::GET,
-            "/api/v1/namespaces/app/secrets/db",
-        )
-        .await;
-        send.send_response(not_found());
+        reply(&mut handle, Method::GET, SECRET_DB, not_found()).await;
         // The ciphertexts come from the API server, not from the cache.
-        let (_, _, send) = expect(
+        reply(
             &mut handle,
             Method::GET,
-            "/apis/bitnami.com/v1alpha1/namespaces/app/sealedsecrets/db",
+            SEALED_SECRET_DB,
+            respond(StatusCode::OK, &full_json),
         )
         .await;
-        send.send_response(respond(StatusCode::OK, &full_json));
-        let (_, _, send) = expect(
-            &mut handle,
-            Method::GET,
-            "/api/v1/namespaces/app/secrets/db",
-        )
-        .await;
-        send.send_response(not_found());
-        let (_, body, send) =
-            expect(&mut handle, Method::POST, "/api/v1/namespaces/app/secrets").await;
+        reply(&mut handle, Method::GET, SECRET_DB, not_found()).await;
+        let (_, body, send) = expect(&mut handle, Method::POST, SECRETS).await;
         assert_eq!(body["data"]["password"], "aHVudGVyMg==");
         assert_eq!(
             body["metadata"]["annotations"][SOURCE_HASH],
@@ -410,15 +374,9 @@ async fn a_cached_copy_without_ciphertexts_reads_the_object_before_unsealing() {
             "the hash of the object as stored, not of the cached copy"
         );
         send.send_response(respond(StatusCode::CREATED, &body));
-        let (_, body, send) = expect(
-            &mut handle,
-            Method::PUT,
-            "/apis/bitnami.com/v1alpha1/namespaces/app/sealedsecrets/db/status",
-        )
-        .await;
+        let (_, body, send) = expect(&mut handle, Method::PUT, STATUS_DB).await;
         send.send_response(respond(StatusCode::OK, &body));
-        let (_, body, send) =
-            expect(&mut handle, Method::POST, "/api/v1/namespaces/app/events").await;
+        let (_, body, send) = expect(&mut handle, Method::POST, EVENTS).await;
         send.send_response(respond(StatusCode::CREATED, &body));
         expect_silence(&mut handle).await;
     });
@@ -452,19 +410,14 @@ async fn a_cached_copy_whose_secret_is_current_costs_no_read_of_the_object() {
     let ctx = context(Client::new(service, "default"));
     let (cached, current) = cached_copy_and_its_current_secret();
     let server = tokio::spawn(async move {
-        let (_, _, send) = expect(
+        reply(
             &mut handle,
             Method::GET,
-            "/api/v1/namespaces/app/secrets/db",
+            SECRET_DB,
+            respond(StatusCode::OK, &current),
         )
         .await;
-        send.send_response(respond(StatusCode::OK, &current));
-        let (request, body, send) = expect(
-            &mut handle,
-            Method::PUT,
-            "/apis/bitnami.com/v1alpha1/namespaces/app/sealedsecrets/db/status",
-        )
-        .await;
+        let (request, body, send) = expect(&mut handle, Method::PUT, STATUS_DB).await;
         assert!(
             body["metadata"].get("annotations").is_none(),
             "the cache's own annotation is not sent: {body}"
@@ -478,8 +431,7 @@ async fn a_cached_copy_whose_secret_is_current_costs_no_read_of_the_object() {
             request.uri()
         );
         send.send_response(respond(StatusCode::OK, &body));
-        let (_, body, send) =
-            expect(&mut handle, Method::POST, "/api/v1/namespaces/app/events").await;
+        let (_, body, send) = expect(&mut handle, Method::POST, EVENTS).await;
         send.send_response(respond(StatusCode::CREATED, &body));
         expect_silence(&mut handle).await;
     });
@@ -497,20 +449,20 @@ async fn a_stale_copy_whose_status_write_conflicts_publishes_no_second_event() {
     let ctx = context(Client::new(service, "default"));
     let (cached, current) = cached_copy_and_its_current_secret();
     let server = tokio::spawn(async move {
-        let (_, _, send) = expect(
+        reply(
             &mut handle,
             Method::GET,
-            "/api/v1/namespaces/app/secrets/db",
+            SECRET_DB,
+            respond(StatusCode::OK, &current),
         )
         .await;
-        send.send_response(respond(StatusCode::OK, &current));
-        let (_, _, send) = expect(
+        reply(
             &mut handle,
             Method::PUT,
-            "/apis/bitnami.com/v1alpha1/namespaces/app/sealedsecrets/db/status",
+            STATUS_DB,
+            failure(StatusCode::CONFLICT, "Conflict"),
         )
         .await;
-        send.send_response(failure(StatusCode::CONFLICT, "Conflict"));
         expect_silence(&mut handle).await;
     });
     let action = reconcile(Arc::new(cached), Arc::clone(&ctx)).await.unwrap();
@@ -529,33 +481,17 @@ async fn a_failed_status_write_after_the_secret_is_retried() {
     let ctx = context(Client::new(service, "default"));
     let ss = sealed_secret("db");
     let server = tokio::spawn(async move {
-        let (_, _, send) = expect(
-            &mut handle,
-            Method::GET,
-            "/api/v1/namespaces/app/secrets/db",
-        )
-        .await;
-        send.send_response(not_found());
-        let (_, _, send) = expect(
-            &mut handle,
-            Method::GET,
-            "/api/v1/namespaces/app/secrets/db",
-        )
-        .await;
-        send.send_response(not_found());
-        let (_, body, send) =
-            expect(&mut handle, Method::POST, "/api/v1/namespaces/app/secrets").await;
+        reply(&mut handle, Method::GET, SECRET_DB, not_found()).await;
+        reply(&mut handle, Method::GET, SECRET_DB, not_found()).await;
+        let (_, body, send) = expect(&mut handle, Method::POST, SECRETS).await;
         send.send_response(respond(StatusCode::CREATED, &body));
-        let (_, _, send) = expect(
+        reply(
             &mut handle,
             Method::PUT,
-            "/apis/bitnami.com/v1alpha1/namespaces/app/sealedsecrets/db/status",
+            STATUS_DB,
+            failure(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
         )
         .await;
-        send.send_response(failure(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "ServiceUnavailable",
-        ));
         expect_silence(&mut handle).await;
     });
     let err = reconcile(Arc::new(ss), Arc::clone(&ctx)).await.unwrap_err();
