@@ -2,6 +2,12 @@
 //! `SEALED_SECRETS_*` environment fallbacks, plus our own subcommands.
 
 use clap::{ArgAction, Args, Parser, Subcommand};
+use sealed_secrets::core::Scope;
+
+/// `--scope`, checked while parsing so a bad value is a flag error (exit 2, as Go's).
+fn parse_scope(value: &str) -> Result<Scope, String> {
+    value.parse().map_err(|e| format!("{e}"))
+}
 
 /// Go-style boolean flag: `--flag`, `--flag=true`, `--flag=false`.
 macro_rules! go_bool {
@@ -15,7 +21,10 @@ macro_rules! go_bool {
 #[command(
     name = "kubeseal",
     disable_version_flag = true,
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    // Go's flag parser lets the last of a repeated flag win (`--scope a --scope b`);
+    // flags that collect (`--cert`, `--from-file`) still collect.
+    args_override_self = true
 )]
 pub struct Cli {
     /// Our additions; Go kubeseal has no subcommands.
@@ -216,8 +225,8 @@ pub struct Flags {
     #[arg(long, env = "SEALED_SECRETS_FROM_FILE", value_name = "[KEY=]PATH")]
     pub from_file: Vec<String>,
     /// Set the scope of the sealed secret: strict, namespace-wide, cluster-wide.
-    #[arg(long, env = "SEALED_SECRETS_SCOPE")]
-    pub scope: Option<String>,
+    #[arg(long, env = "SEALED_SECRETS_SCOPE", value_parser = parse_scope)]
+    pub scope: Option<Scope>,
     /// Re-encrypt the given sealed secret to use the latest cluster key.
     #[arg(long, alias = "rotate", env = "SEALED_SECRETS_RE_ENCRYPT", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = go_bool!(), action = ArgAction::Set)]
     pub re_encrypt: bool,

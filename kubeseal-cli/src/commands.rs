@@ -73,7 +73,7 @@ pub fn run(flags: &Flags) -> Result<()> {
 
 /// Parses a certificate; an expired one only gets a warning.
 fn parse_cert(text: &[u8]) -> Result<Certificate> {
-    let cert = Certificate::from_pem(text)?;
+    let cert = Certificate::from_pem(text).context("cannot read the sealing certificate")?;
     if cert.is_expired_at(OffsetDateTime::now_utc()) {
         // Upstream refuses; the controller never checks expiry, so sealing still
         // works. Warn instead, with what to do.
@@ -171,11 +171,12 @@ fn namespace(flags: &Flags) -> (String, bool) {
     match &flags.namespace {
         Some(ns) if !ns.is_empty() => (strip_ns_prefix(ns).to_owned(), true),
         _ => (
-            kubeconfig::context_namespace(
+            // None: empty, and a Secret without a namespace is refused (as Go's).
+            kubeconfig::default_namespace(
                 flags.cluster.kubeconfig.as_deref(),
                 flags.cluster.context.as_deref(),
             )
-            .unwrap_or_else(|| "default".to_owned()),
+            .unwrap_or_default(),
             false,
         ),
     }
@@ -192,11 +193,7 @@ fn strip_ns_prefix(ns: &str) -> &str {
 fn seal_options(flags: &Flags) -> Result<SealOptions> {
     let (default_namespace, namespace_is_explicit) = namespace(flags);
     Ok(SealOptions {
-        scope: flags
-            .scope
-            .as_deref()
-            .map(str::parse::<Scope>)
-            .transpose()?,
+        scope: flags.scope,
         default_namespace,
         namespace_is_explicit,
         allow_empty_data: flags.allow_empty_data,
@@ -219,9 +216,21 @@ fn seal(flags: &Flags, cert: &Certificate, format: Format, output: &Output) -> R
     let mut out = String::new();
     for secret in input_secrets(&read_input(flags)?)? {
         let sealed = seal_secret(&mut rng(), cert.public_key(), secret, &options)?;
+        warn_names(
+            sealed.metadata.name.as_deref().unwrap_or_default(),
+            sealed.metadata.namespace.as_deref().unwrap_or_default(),
+        );
         out.push_str(&documents::render(&sealed, format)?);
     }
     output.write(out.as_bytes())
+}
+
+/// A name the API server will refuse is sealed anyway, as Go kubeseal does (its
+/// integration suite seals `testSecret`); the warning says it will not apply as is.
+fn warn_names(name: &str, namespace: &str) {
+    if let Err(e) = sealed_secrets::seal::check_names(name, namespace) {
+        eprintln!("warning: {e}; the API server will refuse the SealedSecret under that name");
+    }
 }
 
 fn raw(flags: &Flags, cert: &Certificate, output: &Output) -> Result<()> {
@@ -234,7 +243,7 @@ fn raw(flags: &Flags, cert: &Certificate, output: &Output) -> Result<()> {
         _ => bail!("must provide only one --from-file when encrypting a single item with --raw"),
     };
     let value = zeroize::Zeroizing::new(value);
-    let scope: Scope = flags.scope.as_deref().unwrap_or("").parse()?;
+    let scope = flags.scope.unwrap_or(Scope::Strict);
     let (ns, _) = match &flags.namespace {
         Some(ns) => (strip_ns_prefix(ns).to_owned(), true),
         None => namespace(flags),
@@ -247,6 +256,7 @@ fn raw(flags: &Flags, cert: &Certificate, output: &Output) -> Result<()> {
         &flags.name,
         &value,
     )?;
+    warn_names(&flags.name, &ns);
     output.write(sealed.as_bytes())
 }
 
@@ -414,7 +424,8 @@ fn re_encrypt(flags: &Flags, format: Format, in_place: bool, output: &Output) ->
                 "offline --re-encrypt with --recovery-private-key also needs --cert (the certificate of the key to re-seal with)"
             );
         };
-        let cert = Certificate::from_pem(&read_cert(flags)?)?;
+        let cert = Certificate::from_pem(&read_cert(flags)?)
+            .context("cannot read the sealing certificate")?;
         let keys = key_ring(flags)?;
         for ss in sealed {
             let name = ss.metadata.name.clone().unwrap_or_default();

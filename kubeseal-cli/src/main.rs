@@ -1,6 +1,6 @@
 //! `kubeseal`: parses the command line and hands over to [`commands`]. Every error
-//! prints `error: <message>` on stderr and exits 1, as Go kubeseal does, flag errors
-//! included.
+//! prints `error: <message>` on stderr and exits 1, as Go kubeseal does; a flag error
+//! exits 2, as Go's flag parser does.
 
 mod cli;
 mod cluster;
@@ -16,6 +16,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use clap::error::ErrorKind;
 
+/// Exit status of a command line that does not parse (Go's `flag.ExitOnError`).
+const FLAG_ERROR: u8 = 2;
+
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let mut cli = match cli::Cli::try_parse_from(&args) {
@@ -25,13 +28,13 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            // clap's first line already reads `error: …`; exit 1, not clap's 2.
+            // clap's first line already reads `error: …`; exit 2 like Go's pflag.
             let text = e.to_string();
             eprintln!(
                 "{}",
                 text.lines().next().unwrap_or("error: invalid arguments")
             );
-            return ExitCode::FAILURE;
+            return ExitCode::from(FLAG_ERROR);
         }
     };
     cli.flags.format_explicit = args.iter().any(|a| {

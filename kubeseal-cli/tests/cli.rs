@@ -326,8 +326,36 @@ fn namespace_rules() {
     let no_ns = "kind: Secret\nmetadata:\n  name: a\nstringData:\n  k: v\n";
     let out = seal(&keys, &["-n", "namespaces/team"], no_ns);
     assert!(out.contains("\"namespace\": \"team\""));
-    let out = seal(&keys, &[], no_ns);
+    // No kubeconfig and not in a Pod: nothing to infer a namespace from (Go: exit 1).
+    fails(
+        kubeseal().arg("--cert").arg(keys.cert()).write_stdin(no_ns),
+        "secret must declare a namespace",
+    );
+    // A kubeconfig whose context names none: `default`, as client-go's.
+    let kubeconfig = keys.path("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts:\n- name: c\n  context: {cluster: x, user: y}\n",
+    )
+    .unwrap();
+    let out = seal(
+        &keys,
+        &["--kubeconfig", kubeconfig.to_str().unwrap()],
+        no_ns,
+    );
     assert!(out.contains("\"namespace\": \"default\""));
+    // In a Pod without a kubeconfig: the Pod's namespace.
+    let out = kubeseal()
+        .arg("--cert")
+        .arg(keys.cert())
+        .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        .env("POD_NAMESPACE", "pods-own")
+        .write_stdin(no_ns)
+        .assert()
+        .success();
+    assert!(
+        String::from_utf8_lossy(&out.get_output().stdout).contains("\"namespace\": \"pods-own\"")
+    );
 }
 
 /// Kubernetes limits a Secret name to 253 characters with no limit per dot-separated
@@ -386,10 +414,16 @@ fn bad_inputs() {
         with_cert().write_stdin("kind: Secret\nmetadata:\n  name: a\ndata:\n  k: '!!'\n"),
         "invalid base64 in data[\"k\"]",
     );
-    fails(
-        with_cert().arg("--scope=wide").write_stdin(SECRET),
-        "must be one of: strict, namespace-wide, cluster-wide",
-    );
+    // A flag error exits 2, as Go's flag parser.
+    with_cert()
+        .arg("--scope=wide")
+        .write_stdin(SECRET)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::starts_with(
+            "error: invalid value 'wide' for '--scope <SCOPE>': must be one of: strict, namespace-wide, cluster-wide",
+        ));
     fails(
         with_cert().arg("-o=xml").write_stdin(SECRET),
         "unsupported output format: xml",
@@ -397,14 +431,14 @@ fn bad_inputs() {
     fails(with_cert().write_stdin("a: [1"), "invalid YAML");
     fails(
         kubeseal().arg("--cert").arg(keys.key()).write_stdin(SECRET),
-        "no certificate found",
+        "cannot read the sealing certificate: no certificate found",
     );
     fails(
         kubeseal()
             .arg("--cert")
             .arg(testdata("cert-ec.pem"))
             .write_stdin(SECRET),
-        "expected RSA public key",
+        "cannot read the sealing certificate: expected RSA public key",
     );
     fails(
         kubeseal()
@@ -414,10 +448,13 @@ fn bad_inputs() {
             .write_stdin("{}"),
         "cannot read private key",
     );
-    fails(
-        kubeseal().arg("--bogus-flag"),
-        "unexpected argument '--bogus-flag'",
-    );
+    kubeseal()
+        .arg("--bogus-flag")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with(
+            "error: unexpected argument '--bogus-flag'",
+        ));
     fails(
         kubeseal()
             .env_remove("KUBERNETES_SERVICE_HOST")

@@ -91,6 +91,19 @@ fn shown(text: &str) -> String {
     }
 }
 
+/// Whether the API server would accept `name` and `namespace` (either may be empty:
+/// not checked). Sealing does not refuse such names, as upstream does not (reading an
+/// existing SealedSecret must never fail on its name); kubeseal warns with this.
+pub fn check_names(name: &str, namespace: &str) -> Result<(), SealSecretError> {
+    if !name.is_empty() {
+        check_name(name)?;
+    }
+    if !namespace.is_empty() {
+        check_namespace(namespace)?;
+    }
+    Ok(())
+}
+
 fn check_name(name: &str) -> Result<(), SealSecretError> {
     if names::is_dns1123_subdomain(name) {
         Ok(())
@@ -149,10 +162,6 @@ pub fn seal_secret<R: CryptoRng + ?Sized>(
     let namespace = meta.namespace.clone().unwrap_or_default();
     if scope != Scope::ClusterWide && namespace.is_empty() {
         return Err(SealSecretError::MissingNamespace);
-    }
-    check_name(&name)?;
-    if !namespace.is_empty() {
-        check_namespace(&namespace)?;
     }
 
     let label = scope.label(&namespace, &name);
@@ -222,12 +231,6 @@ pub fn seal_raw<R: CryptoRng + ?Sized>(
     }
     if scope == Scope::Strict && name.is_empty() {
         return Err(SealSecretError::RawNeedsName);
-    }
-    if !name.is_empty() {
-        check_name(name)?;
-    }
-    if !namespace.is_empty() {
-        check_namespace(namespace)?;
     }
     let sealed = hybrid::seal(rng, key, &scope.label(namespace, name), value)?;
     Ok(STANDARD.encode(sealed))
