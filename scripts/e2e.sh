@@ -4,10 +4,10 @@
 #   scripts/e2e.sh [--start-apiserver] [-- <cargo test args>...]
 #
 # Builds `controller` and `kubeseal`, then runs `cargo test -p e2e` against the API server
-# named by SEALED_SECRETS_TEST_KUBECONFIG. With --start-apiserver it starts a local,
-# loopback-only kube-apiserver + etcd with ../shared/tools/apiserver.sh (relative to the
-# repository root; override with APISERVER_SH), uses its admin kubeconfig, and stops it
-# at the end unless it was already running.
+# named by SEALED_SECRETS_TEST_KUBECONFIG. With --start-apiserver it builds (or takes from
+# the cache) the Go peers with scripts/peers.sh, starts a local, loopback-only
+# kube-apiserver + etcd with scripts/apiserver.sh, uses its admin kubeconfig, and stops
+# it at the end unless it was already running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,9 +23,12 @@ while [[ $# -gt 0 ]]; do
   shift
 done
 
+# The Go peers (upstream kubeseal and controller for tests/e2e's interop tests; the
+# API server's binaries for --start-apiserver).
+eval "$(bash scripts/peers.sh)"
+
 if [[ $start == 1 ]]; then
-  apiserver=${APISERVER_SH:-../shared/tools/apiserver.sh}
-  [[ -f "$apiserver" ]] || { echo "e2e.sh: $apiserver not found (set APISERVER_SH)" >&2; exit 1; }
+  apiserver=scripts/apiserver.sh
   # Only stop what this run started.
   if bash "$apiserver" status >/dev/null 2>&1; then
     echo "e2e.sh: reusing the running API server" >&2
@@ -35,6 +38,7 @@ if [[ $start == 1 ]]; then
   kubeconfig=$(bash "$apiserver" start | sed -n 's/^export KUBECONFIG=//p')
   [[ -n "$kubeconfig" ]] || { echo "e2e.sh: apiserver.sh start printed no kubeconfig" >&2; exit 1; }
   export SEALED_SECRETS_TEST_KUBECONFIG=$kubeconfig
+  export SEALED_SECRETS_TEST_APISERVER_PIDFILE=${kubeconfig%/admin.kubeconfig}/apiserver.pid
 fi
 
 if [[ -z "${SEALED_SECRETS_TEST_KUBECONFIG:-}" ]]; then
@@ -42,6 +46,7 @@ if [[ -z "${SEALED_SECRETS_TEST_KUBECONFIG:-}" ]]; then
   exit 1
 fi
 
-cargo build -p sealed-secrets-controller -p kubeseal-cli
+# The workspace's feature set, as scripts/test.sh builds (no rebuild between the two).
+cargo build --workspace --bins
 # The tests never read the ambient KUBECONFIG; unset it so nothing else does either.
 env -u KUBECONFIG cargo test -p e2e --no-fail-fast "${cargo_args[@]}"

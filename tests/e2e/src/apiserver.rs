@@ -29,7 +29,9 @@ impl ApiServer {
                 pidfile: PathBuf::from(p),
             }),
             None => {
-                println!("skipped: {PIDFILE_ENV} is not set (the kube-apiserver to restart)");
+                crate::skip_or_fail(&format!(
+                    "{PIDFILE_ENV} is not set (the kube-apiserver to restart)"
+                ));
                 None
             }
         }

@@ -70,13 +70,30 @@ impl Controller {
         args: &[&str],
         log: PathBuf,
     ) -> Controller {
+        Controller::spawn_with_args_from(
+            &binary("controller"),
+            kubeconfig,
+            namespace,
+            host,
+            args,
+            log,
+        )
+    }
+
+    /// [`Controller::spawn_with_args`] of the controller binary `bin`.
+    pub fn spawn_with_args_from(
+        bin: &Path,
+        kubeconfig: &Path,
+        namespace: &str,
+        host: u8,
+        args: &[&str],
+        log: PathBuf,
+    ) -> Controller {
         let ip = loopback(host);
         let addr = SocketAddr::from((ip, free_port(host)));
         let metrics_addr = SocketAddr::from((ip, free_port(host)));
-        let out = File::create(&log).unwrap_or_else(|e| panic!("creating {}: {e}", log.display()));
-        let err = out.try_clone().expect("a second handle on the log file");
-        let child = Command::new(binary("controller"))
-            .arg(format!("--listen-addr={addr}"))
+        let mut cmd = Command::new(bin);
+        cmd.arg(format!("--listen-addr={addr}"))
             .arg(format!("--listen-metrics-addr={metrics_addr}"))
             .args(args)
             .args(extra_args_from_env())
@@ -84,12 +101,26 @@ impl Controller {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("KUBECONFIG", kubeconfig)
             .env("POD_NAMESPACE", namespace)
-            .envs(allocator_env())
+            .envs(allocator_env());
+        Controller::from_command(cmd, addr, metrics_addr, log)
+    }
+
+    /// Starts `cmd` (which must make a controller listen on `addr` and `metrics_addr`)
+    /// with its output going to `log`.
+    pub fn from_command(
+        mut cmd: Command,
+        addr: SocketAddr,
+        metrics_addr: SocketAddr,
+        log: PathBuf,
+    ) -> Controller {
+        let out = File::create(&log).unwrap_or_else(|e| panic!("creating {}: {e}", log.display()));
+        let err = out.try_clone().expect("a second handle on the log file");
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
             .spawn()
-            .unwrap_or_else(|e| panic!("starting the controller: {e}"));
+            .unwrap_or_else(|e| panic!("starting the controller {:?}: {e}", cmd.get_program()));
         Controller {
             child: Mutex::new(Some(child)),
             exit: None,

@@ -2,8 +2,9 @@
 //! API server.
 //!
 //! Every test starts with [`TestEnv::start`], which returns `None` (and prints why) when
-//! `SEALED_SECRETS_TEST_KUBECONFIG` is not set, so the suite compiles and passes in CI,
-//! where there is no API server. Otherwise the test gets its own namespace, its own
+//! `SEALED_SECRETS_TEST_KUBECONFIG` is not set, so the suite compiles and passes on a
+//! machine without an API server; under `CI=true` it fails instead ([`skip_or_fail`]).
+//! Otherwise the test gets its own namespace, its own
 //! temporary directory, and starts its own controller process(es) watching only that
 //! namespace. [`TestEnv::finish`] stops the controllers (SIGTERM must exit 0), scans
 //! their logs for every plaintext the test used, and deletes the namespace.
@@ -13,6 +14,7 @@
 
 pub mod apiserver;
 pub mod controller;
+pub mod go;
 pub mod http;
 pub mod kubeseal;
 pub mod metrics;
@@ -46,8 +48,38 @@ pub const KUBECONFIG_ENV: &str = "SEALED_SECRETS_TEST_KUBECONFIG";
 /// Environment variable naming a directory holding the `controller` and `kubeseal`
 /// binaries (default: the workspace target dir's `debug/`).
 pub const BIN_DIR_ENV: &str = "SEALED_SECRETS_TEST_BIN_DIR";
-/// What a test prints when it does not run.
-pub const SKIP_MESSAGE: &str = "skipped: SEALED_SECRETS_TEST_KUBECONFIG is not set";
+
+/// Environment variable naming a file where every cluster or peer test that runs
+/// appends one line (`<kind> <test>`), so a CI run can print how many ran.
+pub const RAN_FILE_ENV: &str = "SEALED_SECRETS_TEST_RAN_FILE";
+
+/// Records that `test` (of `kind`: `cluster`, `peer`) is running, in [`RAN_FILE_ENV`].
+pub fn record_ran(kind: &str, test: &str) {
+    use std::io::Write as _;
+    let Some(path) = std::env::var_os(RAN_FILE_ENV).filter(|v| !v.is_empty()) else {
+        return;
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("opening {}: {e}", PathBuf::from(&path).display()));
+    // One write of a short line: appends from parallel tests do not interleave.
+    file.write_all(format!("{kind} {test}\n").as_bytes())
+        .unwrap_or_else(|e| panic!("writing {}: {e}", PathBuf::from(&path).display()));
+}
+
+/// Reports that a test cannot run because `what` is missing. Outside CI it is skipped
+/// with the reason printed; under `CI=true` it fails, so a missing API server or peer
+/// binary never passes as "skipped" (scripts/test.sh provides them all).
+pub fn skip_or_fail(what: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!(
+            "{what}, and CI=true: in CI every cluster and peer test must run (scripts/test.sh provides them)"
+        );
+    }
+    println!("skipped: {what}");
+}
 
 /// Label on the controller's key Secrets.
 pub const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
@@ -281,9 +313,10 @@ impl TestEnv {
     /// printing the reason) when the suite is not configured to run.
     pub async fn start(test: &str) -> Option<TestEnv> {
         let Some(kubeconfig) = test_kubeconfig() else {
-            println!("{SKIP_MESSAGE}");
+            skip_or_fail(&format!("{KUBECONFIG_ENV} is not set"));
             return None;
         };
+        record_ran("cluster", test);
         let client = client_for(&kubeconfig).await;
         ensure_crd(&client).await;
         let prefix: String = test
@@ -400,6 +433,26 @@ impl TestEnv {
     pub async fn start_controller_on(&self, host: u8, extra_args: &[&str]) -> Controller {
         let log = self.new_log_path();
         let ctl = Controller::spawn(&self.kubeconfig, &self.namespace, host, extra_args, log);
+        ctl.wait_ready().await;
+        ctl
+    }
+
+    /// Starts the upstream Go controller `bin` for this test's namespace on
+    /// `127.0.0.host` (see [`go::spawn_go_controller`]) and waits until it answers
+    /// `/healthz`. Its log is scanned like ours.
+    pub async fn start_go_controller_on(&self, bin: &Path, host: u8, args: &[&str]) -> Controller {
+        let log = self.new_log_path();
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let sa_dir = self.dir().join(format!("serviceaccount-{n}"));
+        let ctl = go::spawn_go_controller(
+            bin,
+            &self.kubeconfig,
+            &self.namespace,
+            host,
+            args,
+            &sa_dir,
+            log,
+        );
         ctl.wait_ready().await;
         ctl
     }
