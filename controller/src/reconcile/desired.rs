@@ -11,13 +11,15 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 use sealed_secrets::SealedSecret;
 use sealed_secrets::annotations::{self, MANAGED, PATCH, SKIP_SET_OWNER_REFERENCES};
 use sealed_secrets::unseal::{UnsealedSecret, owner_reference, scope_of};
-use sealed_secrets_core::Fingerprint;
 
-/// Annotation on a produced Secret: hash of the SealedSecret inputs it was made from
-/// (ciphertext, template, scope, identity; never plaintext).
-pub const SOURCE_HASH: &str = "sealed-secrets-rs.io/source-hash";
-/// Annotation on a produced Secret: fingerprints of the keys that decrypted it.
-pub const UNSEALED_WITH: &str = "sealed-secrets-rs.io/unsealed-with";
+/// Annotation that earlier versions put on the Secrets they made (a hash of the
+/// SealedSecret inputs); that record is now `status.sourceHash` of the SealedSecret.
+/// Removed from a Secret when it is next written, so a Secret's annotations are
+/// exactly its template's, as upstream makes them.
+pub const LEGACY_SOURCE_HASH: &str = "sealed-secrets-rs.io/source-hash";
+/// Annotation that earlier versions put on the Secrets they made (the keys that
+/// decrypted it); now `status.unsealedWith`. Removed like [`LEGACY_SOURCE_HASH`].
+pub const LEGACY_UNSEALED_WITH: &str = "sealed-secrets-rs.io/unsealed-with";
 /// Our field manager on every write, so our ownership shows in `managedFields`.
 pub const FIELD_MANAGER: &str = "sealed-secrets-controller";
 /// In the controller's SealedSecret cache only, never written: the [`source_hash`] of
@@ -27,8 +29,9 @@ pub const CACHED_SOURCE_HASH: &str = "sealed-secrets-rs.io/cached-source-hash";
 /// Version tag of the hash input layout; bump it when the layout changes.
 const HASH_LAYOUT: &str = "sealed-secrets-rs/source-hash/v1";
 
-/// The hash recorded in [`SOURCE_HASH`]: it changes whenever anything that shapes
-/// the Secret changes (spec, scope annotations, name, namespace, uid).
+/// The hash recorded in the SealedSecret's `status.sourceHash`: it changes whenever
+/// anything that shapes the Secret changes (spec, scope annotations, name, namespace,
+/// uid).
 pub fn source_hash(ss: &SealedSecret) -> String {
     let mut input = Vec::new();
     for part in [
@@ -194,18 +197,20 @@ pub fn listed_source_hash(ss: &SealedSecret) -> (String, bool) {
 /// Whether the existing Secret (its metadata alone) is already what `ss` makes, so the
 /// reconcile can skip decryption.
 ///
-/// It is when: it records the current [`source_hash`]; we may own it; every expected
-/// key is present; and no other writer changed our fields after we last wrote. The last
-/// two come from `managedFields`, which the API server keeps for every write, so a hand
-/// edit or a deleted key is noticed without reading (or storing a digest of) the data.
+/// It is when: `recorded` (the SealedSecret's `status.sourceHash`, or what this process
+/// wrote into this very version) is the current [`source_hash`] (we made the Secret from
+/// these inputs); we may own it; every expected key is present; and no
+/// other writer changed our fields after we last wrote. The last two come from
+/// `managedFields`, which the API server keeps for every write, so a hand edit or a
+/// deleted key is noticed without reading (or storing a digest of) the data.
 pub fn is_up_to_date(
     ss: &SealedSecret,
     hash: &str,
+    recorded: Option<&str>,
     secret: &ObjectMeta,
     freshness: Freshness,
 ) -> bool {
-    let recorded = secret.annotations.as_ref().and_then(|a| a.get(SOURCE_HASH));
-    if recorded.map(String::as_str) != Some(hash) {
+    if recorded != Some(hash) {
         return false;
     }
     let ownership = ownership(ss, secret);
@@ -337,7 +342,7 @@ fn data_and_type(fields: &serde_json::Value) -> (Vec<String>, bool) {
 }
 
 /// Cuts a cached Secret's metadata down to what [`ownership`] and [`is_up_to_date`]
-/// read: owner references, the four annotations that matter, and of `managedFields`
+/// read: owner references, the two annotations that matter, and of `managedFields`
 /// only who wrote `data`/`type` and when. The cache holds every Secret the controller
 /// watches (Helm release Secrets, tokens, …), so this is most of its memory; it also
 /// drops kubectl's last-applied annotation, which holds the Secret's data.
@@ -350,7 +355,7 @@ pub fn prune_secret_for_cache(meta: &mut ObjectMeta) {
     meta.annotations = meta
         .annotations
         .take()
-        .and_then(|a| keep_only(a, &[SOURCE_HASH, UNSEALED_WITH, MANAGED, PATCH]));
+        .and_then(|a| keep_only(a, &[MANAGED, PATCH]));
     for entry in meta.managed_fields.iter_mut().flatten() {
         entry.api_version = None;
         entry.fields_type = None;
@@ -388,16 +393,7 @@ pub fn plan_write(
     ss: &SealedSecret,
     existing: Option<&Secret>,
     unsealed: &UnsealedSecret,
-    hash: &str,
-    keys_used: &BTreeSet<Fingerprint>,
 ) -> Option<Write> {
-    let mut ours = BTreeMap::from([(SOURCE_HASH.to_owned(), hash.to_owned())]);
-    if !keys_used.is_empty() {
-        ours.insert(
-            UNSEALED_WITH.to_owned(),
-            annotations::join_fingerprints(keys_used),
-        );
-    }
     let data: BTreeMap<String, ByteString> = unsealed
         .data
         .0
@@ -407,10 +403,6 @@ pub fn plan_write(
 
     let Some(existing) = existing else {
         let mut metadata = unsealed.metadata.clone();
-        metadata
-            .annotations
-            .get_or_insert_with(BTreeMap::new)
-            .extend(ours);
         metadata.resource_version = None;
         metadata.uid = None;
         return Some(Write::Create(Box::new(Secret {
@@ -431,9 +423,7 @@ pub fn plan_write(
         Ownership::Controlled | Ownership::Managed => {
             desired.data = Some(data);
             desired.metadata.labels = template.labels.clone();
-            let mut annotations = template.annotations.clone().unwrap_or_default();
-            annotations.extend(ours);
-            desired.metadata.annotations = Some(annotations);
+            desired.metadata.annotations = template.annotations.clone();
         }
         Ownership::Patch { .. } => {
             desired.data.get_or_insert_with(BTreeMap::new).extend(data);
@@ -442,8 +432,11 @@ pub fn plan_write(
                 &mut desired.metadata.annotations,
                 template.annotations.as_ref(),
             );
-            merge(&mut desired.metadata.annotations, Some(&ours));
         }
+    }
+    if let Some(annotations) = desired.metadata.annotations.as_mut() {
+        annotations.remove(LEGACY_SOURCE_HASH);
+        annotations.remove(LEGACY_UNSEALED_WITH);
     }
     desired.type_ = unsealed.type_.clone().or(desired.type_);
     // `immutable` is set only at creation, as upstream does.

@@ -30,10 +30,10 @@ use crate::events::{self, EventType, Recorder};
 use crate::keys::KeyRegistry;
 use crate::metrics::Metrics;
 use desired::{
-    FIELD_MANAGER, Freshness, Ownership, UNSEALED_WITH, Write, is_up_to_date, listed_source_hash,
-    ownership, plan_write, source_hash, unmanaged_message,
+    FIELD_MANAGER, Freshness, Ownership, Write, is_up_to_date, listed_source_hash, ownership,
+    plan_write, source_hash, unmanaged_message,
 };
-use status::{Outcome, next_status};
+use status::{Outcome, Record, next_status};
 
 /// The label whose value `condition_info` reports.
 pub const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
@@ -109,11 +109,20 @@ pub struct Context {
     pub secrets: SecretLookup,
     /// Failures per SealedSecret since its last success.
     retries: Mutex<HashMap<ObjectRef<SealedSecret>, RetryState>>,
-    /// resourceVersions of Secrets we wrote or checked against their SealedSecret.
-    verified: Mutex<HashMap<(String, String), String>>,
+    /// Secrets we wrote or checked against their SealedSecret: their resourceVersion
+    /// and the source hash of what they hold. This covers the time before our status
+    /// write (which records the hash for a restart) comes back by watch.
+    verified: Mutex<HashMap<(String, String), Verified>>,
     /// One permit per core: RSA work runs on the blocking pool, never more at once
     /// than there are cores to do it.
     rsa_slots: tokio::sync::Semaphore,
+}
+
+/// What this process knows of one Secret (see `Context::verified`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Verified {
+    version: String,
+    source_hash: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,18 +195,33 @@ impl Context {
         let map = self.verified.lock().unwrap_or_else(|e| e.into_inner());
         match map.get(&(ns.to_owned(), name.to_owned())) {
             None => Freshness::Unknown,
-            Some(version) if meta.and_then(|m| m.resource_version.as_ref()) == Some(version) => {
+            Some(v) if meta.and_then(|m| m.resource_version.as_ref()) == Some(&v.version) => {
                 Freshness::Verified
             }
             Some(_) => Freshness::ChangedSinceVerified,
         }
     }
 
-    fn set_verified(&self, ns: &str, name: &str, version: Option<String>) {
+    /// The source hash of what this process wrote into exactly the version `meta`.
+    fn verified_hash(&self, ns: &str, name: &str, meta: &ObjectMeta) -> Option<String> {
+        let map = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&(ns.to_owned(), name.to_owned()))
+            .filter(|v| meta.resource_version.as_ref() == Some(&v.version))
+            .map(|v| v.source_hash.clone())
+    }
+
+    fn set_verified(&self, ns: &str, name: &str, version: Option<String>, source_hash: &str) {
         let mut map = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (ns.to_owned(), name.to_owned());
         match version {
-            Some(v) => map.insert((ns.to_owned(), name.to_owned()), v),
-            None => map.remove(&(ns.to_owned(), name.to_owned())),
+            Some(version) => map.insert(
+                key,
+                Verified {
+                    version,
+                    source_hash: source_hash.to_owned(),
+                },
+            ),
+            None => map.remove(&key),
         };
     }
 
@@ -207,7 +231,7 @@ impl Context {
         let ns = ss.namespace().unwrap_or_default();
         let name = ss.name_any();
         self.metrics.forget(&ns, &name, &instance_of(ss));
-        self.set_verified(&ns, &name, None);
+        self.set_verified(&ns, &name, None, "");
         self.retries
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -276,14 +300,15 @@ pub async fn reconcile(ss: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Actio
             .publish(&ss, EventType::Warning, reason, &message)
             .await;
     }
-    let status = write_status(&ss, &ctx, &outcome).await;
+    let record = result.as_ref().ok().map(|s| &s.record);
+    let status = write_status(&ss, &ctx, &outcome, record).await;
     ctx.metrics.set_condition(
         &ns,
         &ss.name_any(),
         &instance_of(&ss),
         outcome == Outcome::Synced,
     );
-    let wrote = result?;
+    let wrote = result?.wrote;
     // Announced once the status says so: a write whose status is retried is announced
     // by the retry (which finds the Secret written and the SealedSecret newly Synced).
     if let StatusWrite::Done { newly_synced } = status
@@ -336,8 +361,16 @@ enum StatusWrite {
     Failed(Error),
 }
 
-/// Brings the Secret in line; `Ok(true)` when it wrote to it.
-async fn sync(ss: &SealedSecret, ctx: &Context) -> Result<bool, Error> {
+/// A Secret in line with its SealedSecret.
+struct Synced {
+    /// This reconcile wrote to the Secret.
+    wrote: bool,
+    /// What the status records of it.
+    record: Record,
+}
+
+/// Brings the Secret in line.
+async fn sync(ss: &SealedSecret, ctx: &Context) -> Result<Synced, Error> {
     let ns = ss.namespace().unwrap_or_default();
     let name = ss.name_any();
     let (hash, stripped) = listed_source_hash(ss);
@@ -358,10 +391,21 @@ async fn sync(ss: &SealedSecret, ctx: &Context) -> Result<bool, Error> {
         freshness = ctx.freshness(&ns, &name, existing_meta.as_ref());
     }
     if let Some(meta) = &existing_meta {
-        if is_up_to_date(ss, &hash, meta, freshness) {
+        // What we wrote into this very version, else what the status recorded.
+        let recorded = ctx
+            .verified_hash(&ns, &name, meta)
+            .or_else(|| ss.status.as_ref().and_then(|s| s.source_hash.clone()));
+        if is_up_to_date(ss, &hash, recorded.as_deref(), meta, freshness) {
+            let unsealed_with = ss.status.as_ref().and_then(|s| s.unsealed_with.clone());
             ctx.metrics
-                .record_keys_used(&ns, &name, keys_recorded_on(meta));
-            return Ok(false);
+                .record_keys_used(&ns, &name, keys_recorded(unsealed_with.as_deref()));
+            return Ok(Synced {
+                wrote: false,
+                record: Record {
+                    source_hash: hash,
+                    unsealed_with,
+                },
+            });
         }
         if ownership(ss, meta) == Ownership::Unmanaged {
             return Err(Error::Unmanaged(unmanaged_message(&name)));
@@ -418,7 +462,7 @@ async fn sync(ss: &SealedSecret, ctx: &Context) -> Result<bool, Error> {
             .await
             .map_err(Error::api("reading Secret"))?
     };
-    let plan = plan_write(ss, existing.as_ref(), &unsealed, &hash, &cost.keys_used);
+    let plan = plan_write(ss, existing.as_ref(), &unsealed);
     drop(unsealed);
     if let Some(secret) = existing.as_mut() {
         scrub(secret);
@@ -454,9 +498,14 @@ async fn sync(ss: &SealedSecret, ctx: &Context) -> Result<bool, Error> {
             (true, replaced.metadata.resource_version)
         }
     };
-    ctx.set_verified(&ns, &name, version);
+    ctx.set_verified(&ns, &name, version, &hash);
+    let record = Record {
+        source_hash: hash,
+        unsealed_with: (!cost.keys_used.is_empty())
+            .then(|| annotations::join_fingerprints(&cost.keys_used)),
+    };
     ctx.metrics.record_keys_used(&ns, &name, cost.keys_used);
-    Ok(wrote)
+    Ok(Synced { wrote, record })
 }
 
 /// Overwrites plaintext values in a Secret we are done with.
@@ -466,14 +515,24 @@ fn scrub(secret: &mut Secret) {
     }
 }
 
-fn keys_recorded_on(meta: &ObjectMeta) -> BTreeSet<Fingerprint> {
-    annotations::fingerprint_list(meta.annotations.as_ref(), UNSEALED_WITH)
+/// The fingerprints of a status's `unsealedWith` (`SHA256:…,SHA256:…`).
+fn keys_recorded(unsealed_with: Option<&str>) -> BTreeSet<Fingerprint> {
+    unsealed_with
         .into_iter()
+        .flat_map(|list| list.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(Fingerprint::new)
         .collect()
 }
 
 /// Writes the status if it changes.
-async fn write_status(ss: &SealedSecret, ctx: &Context, outcome: &Outcome) -> StatusWrite {
+async fn write_status(
+    ss: &SealedSecret,
+    ctx: &Context,
+    outcome: &Outcome,
+    record: Option<&Record>,
+) -> StatusWrite {
     let was_synced = ss.status.as_ref().is_some_and(|s| {
         s.conditions
             .iter()
@@ -485,8 +544,13 @@ async fn write_status(ss: &SealedSecret, ctx: &Context, outcome: &Outcome) -> St
         };
     }
     let now = now_rfc3339();
-    let Some(new_status) = next_status(ss.status.as_ref(), ss.metadata.generation, outcome, &now)
-    else {
+    let Some(new_status) = next_status(
+        ss.status.as_ref(),
+        ss.metadata.generation,
+        outcome,
+        record,
+        &now,
+    ) else {
         return StatusWrite::Done {
             newly_synced: !was_synced,
         };
@@ -591,14 +655,10 @@ mod tests {
 
     #[test]
     fn recorded_keys_are_read_back() {
-        let meta = ObjectMeta {
-            annotations: Some([(UNSEALED_WITH.to_owned(), "SHA256:a,SHA256:b".to_owned())].into()),
-            ..ObjectMeta::default()
-        };
-        let keys = keys_recorded_on(&meta);
+        let keys = keys_recorded(Some("SHA256:a, SHA256:b"));
         assert_eq!(keys.len(), 2);
         assert!(keys.contains(&Fingerprint::new("SHA256:b")));
-        assert!(keys_recorded_on(&ObjectMeta::default()).is_empty());
+        assert!(keys_recorded(None).is_empty());
     }
 
     #[test]

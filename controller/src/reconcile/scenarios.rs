@@ -17,7 +17,7 @@ use sealed_secrets_core::PrivateKey;
 use serde_json::{Value, json};
 use tower_test::mock::{Handle, pair};
 
-use super::desired::{FIELD_MANAGER, SOURCE_HASH, source_hash};
+use super::desired::{FIELD_MANAGER, source_hash};
 use super::*;
 use crate::events::Recorder;
 use crate::testing::{KEY_A, registry_with_key_a};
@@ -151,12 +151,21 @@ async fn creates_the_secret_then_writes_status_then_publishes_unsealed() {
         assert_eq!(body["metadata"]["ownerReferences"][0]["uid"], "ss-uid");
         assert_eq!(body["metadata"]["ownerReferences"][0]["controller"], true);
         assert_eq!(
-            body["metadata"]["annotations"][SOURCE_HASH],
-            expected_hash.as_str()
+            body["metadata"]["annotations"],
+            Value::Null,
+            "nothing of ours on the Secret"
         );
         send.send_response(respond(StatusCode::CREATED, &body));
 
         let (_, body, send) = expect(&mut handle, Method::PUT, STATUS_DB).await;
+        assert_eq!(body["status"]["sourceHash"], expected_hash.as_str());
+        assert!(
+            body["status"]["unsealedWith"]
+                .as_str()
+                .is_some_and(|f| f.starts_with("SHA256:")),
+            "the key that decrypted it: {}",
+            body["status"]
+        );
         assert_eq!(body["status"]["observedGeneration"], 1);
         assert_eq!(body["status"]["conditions"][0]["type"], "Synced");
         assert_eq!(body["status"]["conditions"][0]["status"], "True");
@@ -182,12 +191,21 @@ async fn an_up_to_date_secret_costs_no_decryption_and_no_write() {
     let (service, mut handle) = pair::<Request<Body>, Response<Body>>();
     let ctx = context(Client::new(service, "default"));
     let mut ss = sealed_secret("db");
-    ss.status = super::status::next_status(None, Some(1), &Outcome::Synced, "2026-01-01T00:00:00Z");
+    let record = super::status::Record {
+        source_hash: source_hash(&ss),
+        unsealed_with: None,
+    };
+    ss.status = super::status::next_status(
+        None,
+        Some(1),
+        &Outcome::Synced,
+        Some(&record),
+        "2026-01-01T00:00:00Z",
+    );
     let metadata = json!({
         "apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata",
         "metadata": {
             "name": "db", "namespace": "app", "resourceVersion": "20",
-            "annotations": {SOURCE_HASH: source_hash(&ss)},
             "ownerReferences": [{"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
                                   "name": "db", "uid": "ss-uid", "controller": true}],
             "managedFields": [{"manager": FIELD_MANAGER, "operation": "Update", "apiVersion": "v1",
@@ -368,13 +386,13 @@ async fn a_cached_copy_without_ciphertexts_reads_the_object_before_unsealing() {
         reply(&mut handle, Method::GET, SECRET_DB, not_found()).await;
         let (_, body, send) = expect(&mut handle, Method::POST, SECRETS).await;
         assert_eq!(body["data"]["password"], "aHVudGVyMg==");
+        send.send_response(respond(StatusCode::CREATED, &body));
+        let (_, body, send) = expect(&mut handle, Method::PUT, STATUS_DB).await;
         assert_eq!(
-            body["metadata"]["annotations"][SOURCE_HASH],
+            body["status"]["sourceHash"],
             expected_hash.as_str(),
             "the hash of the object as stored, not of the cached copy"
         );
-        send.send_response(respond(StatusCode::CREATED, &body));
-        let (_, body, send) = expect(&mut handle, Method::PUT, STATUS_DB).await;
         send.send_response(respond(StatusCode::OK, &body));
         let (_, body, send) = expect(&mut handle, Method::POST, EVENTS).await;
         send.send_response(respond(StatusCode::CREATED, &body));
@@ -386,16 +404,16 @@ async fn a_cached_copy_without_ciphertexts_reads_the_object_before_unsealing() {
     assert_eq!(ctx.metrics.rsa_decryptions.get(), 1);
 }
 
-/// The cache's copy of `app/db` (no ciphertexts, no status) and its Secret as we
-/// wrote it, current.
-fn cached_copy_and_its_current_secret() -> (SealedSecret, Value) {
+/// The cache's copy of `app/db` (no ciphertexts, no status) and its Secret as this
+/// process wrote it (version 5) a moment ago: the status write that records it has not
+/// come back by watch yet.
+fn cached_copy_and_its_current_secret(ctx: &Context) -> (SealedSecret, Value) {
     let full = sealed_secret("db");
-    let hash = source_hash(&full);
+    ctx.set_verified("app", "db", Some("5".into()), &source_hash(&full));
     let mut cached = full;
     super::desired::prune_sealed_secret_for_cache(&mut cached);
     let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {
         "name": "db", "namespace": "app", "resourceVersion": "5",
-        "annotations": {SOURCE_HASH: hash},
         "ownerReferences": [{"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
             "name": "db", "uid": "ss-uid", "controller": true}],
         "managedFields": [{"manager": FIELD_MANAGER, "operation": "Update",
@@ -408,7 +426,7 @@ fn cached_copy_and_its_current_secret() -> (SealedSecret, Value) {
 async fn a_cached_copy_whose_secret_is_current_costs_no_read_of_the_object() {
     let (service, mut handle) = pair::<Request<Body>, Response<Body>>();
     let ctx = context(Client::new(service, "default"));
-    let (cached, current) = cached_copy_and_its_current_secret();
+    let (cached, current) = cached_copy_and_its_current_secret(&ctx);
     let server = tokio::spawn(async move {
         reply(
             &mut handle,
@@ -447,7 +465,7 @@ async fn a_cached_copy_whose_secret_is_current_costs_no_read_of_the_object() {
 async fn a_stale_copy_whose_status_write_conflicts_publishes_no_second_event() {
     let (service, mut handle) = pair::<Request<Body>, Response<Body>>();
     let ctx = context(Client::new(service, "default"));
-    let (cached, current) = cached_copy_and_its_current_secret();
+    let (cached, current) = cached_copy_and_its_current_secret(&ctx);
     let server = tokio::spawn(async move {
         reply(
             &mut handle,
@@ -514,11 +532,20 @@ async fn only_the_version_we_wrote_counts_as_verified() {
         !ctx.is_verified(&meta("app", "db", "5")),
         "nothing written yet"
     );
-    ctx.set_verified("app", "db", Some("5".into()));
+    ctx.set_verified("app", "db", Some("5".into()), "h");
     assert!(ctx.is_verified(&meta("app", "db", "5")));
+    assert_eq!(
+        ctx.verified_hash("app", "db", &meta("app", "db", "5"))
+            .as_deref(),
+        Some("h")
+    );
+    assert_eq!(
+        ctx.verified_hash("app", "db", &meta("app", "db", "6")),
+        None
+    );
     assert!(!ctx.is_verified(&meta("app", "db", "6")), "changed since");
     assert!(!ctx.is_verified(&meta("other", "db", "5")));
     assert!(!ctx.is_verified(&ObjectMeta::default()));
-    ctx.set_verified("app", "db", None);
+    ctx.set_verified("app", "db", None, "");
     assert!(!ctx.is_verified(&meta("app", "db", "5")), "forgotten");
 }

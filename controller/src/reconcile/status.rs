@@ -36,15 +36,34 @@ impl Outcome {
     }
 }
 
-/// The status to write, or `None` when the current one already says this.
+/// What a synced SealedSecret's status records of the Secret made from it (our
+/// `status.sourceHash` and `status.unsealedWith`), so a restart needs no decryption.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Record {
+    /// [`super::desired::source_hash`] of the inputs the Secret holds.
+    pub source_hash: String,
+    /// Fingerprints of the keys that decrypted it, comma-separated; `None` if unknown.
+    pub unsealed_with: Option<String>,
+}
+
+/// The status to write, or `None` when the current one already says this. `record`
+/// goes with [`Outcome::Synced`]; a failure clears it.
 ///
 /// `now` is RFC 3339 with seconds, as Kubernetes writes times.
 pub fn next_status(
     current: Option<&SealedSecretStatus>,
     generation: Option<i64>,
     outcome: &Outcome,
+    record: Option<&Record>,
     now: &str,
 ) -> Option<SealedSecretStatus> {
+    let (source_hash, unsealed_with) = match (outcome, record) {
+        (Outcome::Synced, Some(r)) => (Some(r.source_hash.clone()), r.unsealed_with.clone()),
+        _ => (None, None),
+    };
+    let same_record = current.map_or((None, None), |s| {
+        (s.source_hash.clone(), s.unsealed_with.clone())
+    }) == (source_hash.clone(), unsealed_with.clone());
     let previous = current.and_then(|s| s.conditions.iter().find(|c| c.type_ == CONDITION_SYNCED));
     let (reason, message) = match outcome {
         Outcome::Synced => (REASON_UNSEALED, None),
@@ -55,7 +74,7 @@ pub fn next_status(
             && c.message.as_deref().filter(|m| !m.is_empty()) == message.as_deref()
     });
     let same_generation = current.and_then(|s| s.observed_generation) == generation;
-    if same_condition && same_generation {
+    if same_condition && same_generation && same_record {
         return None;
     }
     let transitioned = previous.is_none_or(|c| c.status != outcome.status());
@@ -75,6 +94,8 @@ pub fn next_status(
     status.observed_generation = generation;
     status.conditions.retain(|c| c.type_ != CONDITION_SYNCED);
     status.conditions.insert(0, condition);
+    status.source_hash = source_hash;
+    status.unsealed_with = unsealed_with;
     Some(status)
 }
 
@@ -105,7 +126,7 @@ mod tests {
 
     #[test]
     fn empty_status_and_success_needs_a_write() {
-        let s = next_status(None, Some(1), &Outcome::Synced, "T1").unwrap();
+        let s = next_status(None, Some(1), &Outcome::Synced, None, "T1").unwrap();
         assert_eq!(s.observed_generation, Some(1));
         let c = &s.conditions[0];
         assert_eq!((c.type_.as_str(), c.status.as_str()), ("Synced", "True"));
@@ -115,19 +136,48 @@ mod tests {
 
     #[test]
     fn unchanged_outcome_and_generation_writes_nothing() {
-        let s = next_status(None, Some(1), &Outcome::Synced, "T1").unwrap();
-        assert_eq!(next_status(Some(&s), Some(1), &Outcome::Synced, "T2"), None);
-        let f = next_status(None, Some(1), &failed("boom"), "T1").unwrap();
-        assert_eq!(next_status(Some(&f), Some(1), &failed("boom"), "T2"), None);
+        let s = next_status(None, Some(1), &Outcome::Synced, None, "T1").unwrap();
+        assert_eq!(
+            next_status(Some(&s), Some(1), &Outcome::Synced, None, "T2"),
+            None
+        );
+        let f = next_status(None, Some(1), &failed("boom"), None, "T1").unwrap();
+        assert_eq!(
+            next_status(Some(&f), Some(1), &failed("boom"), None, "T2"),
+            None
+        );
     }
 
     #[test]
     fn new_generation_updates_time_but_not_transition() {
-        let s = next_status(None, Some(1), &Outcome::Synced, "T1").unwrap();
-        let s2 = next_status(Some(&s), Some(2), &Outcome::Synced, "T2").unwrap();
+        let s = next_status(None, Some(1), &Outcome::Synced, None, "T1").unwrap();
+        let s2 = next_status(Some(&s), Some(2), &Outcome::Synced, None, "T2").unwrap();
         let c = &s2.conditions[0];
         assert_eq!(c.last_update_time.as_deref(), Some("T2"));
         assert_eq!(c.last_transition_time.as_deref(), Some("T1"));
+    }
+
+    #[test]
+    fn the_record_is_written_with_synced_and_cleared_by_a_failure() {
+        let record = Record {
+            source_hash: "h1".into(),
+            unsealed_with: Some("SHA256:a".into()),
+        };
+        let s = next_status(None, Some(1), &Outcome::Synced, Some(&record), "T1").unwrap();
+        assert_eq!(s.source_hash.as_deref(), Some("h1"));
+        assert_eq!(s.unsealed_with.as_deref(), Some("SHA256:a"));
+        assert_eq!(
+            next_status(Some(&s), Some(1), &Outcome::Synced, Some(&record), "T2"),
+            None
+        );
+        let newer = Record {
+            source_hash: "h2".into(),
+            ..record.clone()
+        };
+        let s2 = next_status(Some(&s), Some(1), &Outcome::Synced, Some(&newer), "T2").unwrap();
+        assert_eq!(s2.source_hash.as_deref(), Some("h2"));
+        let f = next_status(Some(&s2), Some(1), &failed("boom"), Some(&newer), "T3").unwrap();
+        assert_eq!((f.source_hash, f.unsealed_with), (None, None));
     }
 
     #[test]
@@ -136,19 +186,20 @@ mod tests {
             None,
             Some(1),
             &failed("no key could decrypt secret (a)"),
+            None,
             "T1",
         )
         .unwrap();
         assert_eq!(f.conditions[0].status, "False");
         assert_eq!(f.conditions[0].reason.as_deref(), Some("UnsealFailed"));
-        let t = next_status(Some(&f), Some(1), &Outcome::Synced, "T2").unwrap();
+        let t = next_status(Some(&f), Some(1), &Outcome::Synced, None, "T2").unwrap();
         let c = &t.conditions[0];
         assert_eq!(
             (c.status.as_str(), c.last_transition_time.as_deref()),
             ("True", Some("T2"))
         );
         assert_eq!(c.message, None);
-        let changed = next_status(Some(&f), Some(1), &failed("other"), "T3").unwrap();
+        let changed = next_status(Some(&f), Some(1), &failed("other"), None, "T3").unwrap();
         assert_eq!(
             changed.conditions[0].last_transition_time.as_deref(),
             Some("T1")

@@ -108,7 +108,15 @@ pub fn schema() -> serde_json::Value {
                             }
                         }
                     },
-                    "observedGeneration": {"type": "integer", "format": "int64"}
+                    "observedGeneration": {"type": "integer", "format": "int64"},
+                    "sourceHash": {
+                        "type": "string",
+                        "description": "sealed-secrets-rs: hash of the inputs the Secret was last made from (no secret data)."
+                    },
+                    "unsealedWith": {
+                        "type": "string",
+                        "description": "sealed-secrets-rs: fingerprints of the keys that decrypted it."
+                    }
                 }
             }
         }
@@ -237,6 +245,9 @@ mod tests {
         );
         let status = at(&s, &["properties", "status", "properties"]);
         assert_eq!(status["observedGeneration"]["format"], "int64");
+        // Ours, or the API server prunes them and a restart decrypts everything again.
+        assert_eq!(status["sourceHash"]["type"], "string");
+        assert_eq!(status["unsealedWith"]["type"], "string");
         let cond = at(status, &["conditions", "items"]);
         assert_eq!(cond["required"], json!(["status", "type"]));
         for f in ["lastTransitionTime", "lastUpdateTime"] {

@@ -69,6 +69,16 @@ pub struct SealedSecretStatus {
     /// Conditions; `Synced` is the only type.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<SealedSecretCondition>,
+    /// Ours (upstream has no such field and ignores it): a hash of the inputs the
+    /// Secret was last made from (ciphertexts, template, scope, identity; never
+    /// plaintext), so a restarted controller knows which Secrets are current without
+    /// decrypting. Kept here rather than on the Secret, whose annotations upstream's
+    /// users and tests compare exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_hash: Option<String>,
+    /// Ours: fingerprints (`SHA256:…`, comma-separated) of the keys that decrypted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsealed_with: Option<String>,
 }
 
 /// One status condition.

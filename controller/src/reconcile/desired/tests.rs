@@ -1,5 +1,5 @@
 //! The reconcile's decisions, one rule per test (upstream §4.4 and our skip rule).
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
@@ -23,7 +23,17 @@ fn ss() -> SealedSecret {
         ("user".to_owned(), "AgC...".to_owned()),
     ]);
     ss.spec.template.metadata.labels = Some(BTreeMap::from([("app".into(), "db".into())]));
+    // As our status write leaves it once the Secret is made.
+    ss.status = Some(sealed_secrets::SealedSecretStatus {
+        source_hash: Some(source_hash(&ss)),
+        ..Default::default()
+    });
     ss
+}
+
+/// What the status of `ss` records (see [`ss`]).
+fn recorded(ss: &SealedSecret) -> Option<&str> {
+    ss.status.as_ref().and_then(|s| s.source_hash.as_deref())
 }
 
 fn unsealed(ss: &SealedSecret, data: &[(&str, &str)]) -> UnsealedSecret {
@@ -62,7 +72,6 @@ fn our_secret_meta(ss: &SealedSecret) -> ObjectMeta {
         name: Some("db".into()),
         namespace: Some("app".into()),
         resource_version: Some("7".into()),
-        annotations: Some(BTreeMap::from([(SOURCE_HASH.to_owned(), source_hash(ss))])),
         owner_references: Some(vec![owner_reference(ss)]),
         managed_fields: Some(vec![entry(
             FIELD_MANAGER,
@@ -94,8 +103,8 @@ fn annotate(meta: &mut ObjectMeta, key: &str, value: &str) {
 
 #[test]
 fn compat_strings() {
-    assert_eq!(SOURCE_HASH, "sealed-secrets-rs.io/source-hash");
-    assert_eq!(UNSEALED_WITH, "sealed-secrets-rs.io/unsealed-with");
+    assert_eq!(LEGACY_SOURCE_HASH, "sealed-secrets-rs.io/source-hash");
+    assert_eq!(LEGACY_UNSEALED_WITH, "sealed-secrets-rs.io/unsealed-with");
     assert_eq!(FIELD_MANAGER, "sealed-secrets-controller");
     assert_eq!(
         unmanaged_message("db"),
@@ -170,6 +179,7 @@ fn our_untouched_secret_is_up_to_date() {
     assert!(is_up_to_date(
         &ss,
         &hash,
+        recorded(&ss),
         &our_secret_meta(&ss),
         Freshness::Unknown
     ));
@@ -187,6 +197,7 @@ fn a_new_spec_is_not_up_to_date() {
     assert!(!is_up_to_date(
         &newer,
         &source_hash(&newer),
+        recorded(&newer),
         &meta,
         Freshness::Verified
     ));
@@ -204,16 +215,24 @@ fn a_hand_edit_after_our_write_is_noticed() {
     assert!(!is_up_to_date(
         &ss,
         &source_hash(&ss),
+        recorded(&ss),
         &meta,
         Freshness::Unknown
     ));
     assert!(
-        is_up_to_date(&ss, &source_hash(&ss), &meta, Freshness::Verified),
+        is_up_to_date(
+            &ss,
+            &source_hash(&ss),
+            recorded(&ss),
+            &meta,
+            Freshness::Verified
+        ),
         "unless this very version was verified by us"
     );
     assert!(!is_up_to_date(
         &ss,
         &source_hash(&ss),
+        recorded(&ss),
         &our_secret_meta(&ss),
         Freshness::ChangedSinceVerified
     ));
@@ -231,6 +250,7 @@ fn an_edit_in_the_same_second_as_our_write_counts_as_after_it() {
     assert!(!is_up_to_date(
         &ss,
         &source_hash(&ss),
+        recorded(&ss),
         &meta,
         Freshness::Unknown
     ));
@@ -249,6 +269,7 @@ fn an_older_foreign_writer_is_history_not_drift() {
     assert!(is_up_to_date(
         &ss,
         &source_hash(&ss),
+        recorded(&ss),
         &meta,
         Freshness::Unknown
     ));
@@ -266,6 +287,7 @@ fn a_deleted_key_is_noticed() {
     assert!(!is_up_to_date(
         &ss,
         &source_hash(&ss),
+        recorded(&ss),
         &meta,
         Freshness::Unknown
     ));
@@ -283,12 +305,19 @@ fn a_foreign_key_added_to_a_replaced_secret_is_drift_but_not_under_patch() {
     assert!(!is_up_to_date(
         &ss,
         &source_hash(&ss),
+        recorded(&ss),
         &meta,
         Freshness::Unknown
     ));
     annotate(&mut meta, "sealedsecrets.bitnami.com/patch", "true");
     assert!(
-        is_up_to_date(&ss, &source_hash(&ss), &meta, Freshness::Unknown),
+        is_up_to_date(
+            &ss,
+            &source_hash(&ss),
+            recorded(&ss),
+            &meta,
+            Freshness::Unknown
+        ),
         "patch mode merges: other keys are someone else's business"
     );
 }
@@ -301,15 +330,17 @@ fn no_record_of_our_write_or_no_hash_is_not_up_to_date() {
     assert!(!is_up_to_date(
         &ss,
         &source_hash(&ss),
+        recorded(&ss),
         &meta,
         Freshness::Unknown
     ));
-    let mut unhashed = our_secret_meta(&ss);
-    unhashed.annotations = None;
+    let mut unrecorded = ss.clone();
+    unrecorded.status = None;
     assert!(!is_up_to_date(
-        &ss,
+        &unrecorded,
         &source_hash(&ss),
-        &unhashed,
+        recorded(&unrecorded),
+        &our_secret_meta(&ss),
         Freshness::Verified
     ));
 }
@@ -327,6 +358,7 @@ fn owner_reference_changes_make_it_stale() {
     assert!(!is_up_to_date(
         &skip,
         &source_hash(&skip),
+        recorded(&skip),
         &meta,
         Freshness::Verified
     ));
@@ -339,6 +371,7 @@ fn owner_reference_changes_make_it_stale() {
     assert!(!is_up_to_date(
         &ss,
         &source_hash(&ss),
+        recorded(&ss),
         &managed,
         Freshness::Verified
     ));
@@ -354,22 +387,17 @@ fn expected_keys_include_templates_and_not_v1_blobs() {
     assert!(expected_keys(&ss).is_none());
 }
 
-fn fp() -> BTreeSet<Fingerprint> {
-    BTreeSet::from([Fingerprint::new("SHA256:k1")])
-}
-
 #[test]
-fn create_carries_template_owner_and_our_annotations() {
+fn create_carries_template_owner_and_only_template_annotations() {
     let ss = ss();
     let u = unsealed(&ss, &[("password", "p"), ("user", "u")]);
-    let Some(Write::Create(s)) = plan_write(&ss, None, &u, "h", &fp()) else {
+    let Some(Write::Create(s)) = plan_write(&ss, None, &u) else {
         panic!("expected a create");
     };
     assert_eq!(s.metadata.name.as_deref(), Some("db"));
     assert_eq!(s.metadata.labels.as_ref().unwrap()["app"], "db");
-    let annotations = s.metadata.annotations.as_ref().unwrap();
-    assert_eq!(annotations[SOURCE_HASH], "h");
-    assert_eq!(annotations[UNSEALED_WITH], "SHA256:k1");
+    // Upstream's users compare a Secret's annotations exactly: nothing of ours.
+    assert_eq!(s.metadata.annotations, None);
     assert_eq!(
         s.metadata.owner_references.as_ref().unwrap()[0].uid,
         "uid-1"
@@ -384,7 +412,7 @@ fn controlled_secret_is_replaced_whole() {
     meta.labels = Some(BTreeMap::from([("stale".into(), "x".into())]));
     let existing = secret(meta, &[("password", "old"), ("extra", "x")]);
     let u = unsealed(&ss, &[("password", "new"), ("user", "u")]);
-    let Some(Write::Replace(s)) = plan_write(&ss, Some(&existing), &u, "h", &fp()) else {
+    let Some(Write::Replace(s)) = plan_write(&ss, Some(&existing), &u) else {
         panic!("expected a replace");
     };
     let data = s.data.as_ref().unwrap();
@@ -423,7 +451,7 @@ fn managed_secret_is_taken_over_and_patch_merges() {
     let existing = secret(meta.clone(), &[("foo2", "bar2")]);
     let u = unsealed(&ss, &[("password", "p"), ("user", "u")]);
 
-    let Some(Write::Replace(managed)) = plan_write(&ss, Some(&existing), &u, "h", &fp()) else {
+    let Some(Write::Replace(managed)) = plan_write(&ss, Some(&existing), &u) else {
         panic!("expected a replace");
     };
     assert_eq!(
@@ -432,12 +460,11 @@ fn managed_secret_is_taken_over_and_patch_merges() {
     );
     assert!(!managed.data.as_ref().unwrap().contains_key("foo2"));
     assert!(
-        !managed
+        managed
             .metadata
             .annotations
             .as_ref()
-            .unwrap()
-            .contains_key("keep"),
+            .is_none_or(|a| !a.contains_key("keep")),
         "upstream replaces annotations"
     );
 
@@ -449,7 +476,7 @@ fn managed_secret_is_taken_over_and_patch_merges() {
         .remove("sealedsecrets.bitnami.com/managed");
     annotate(&mut patch_meta, "sealedsecrets.bitnami.com/patch", "true");
     let existing = secret(patch_meta, &[("foo2", "bar2")]);
-    let Some(Write::Replace(patched)) = plan_write(&ss, Some(&existing), &u, "h", &fp()) else {
+    let Some(Write::Replace(patched)) = plan_write(&ss, Some(&existing), &u) else {
         panic!("expected a replace");
     };
     let data = patched.data.as_ref().unwrap();
@@ -474,15 +501,15 @@ fn unmanaged_secret_is_left_alone_and_equal_content_writes_nothing() {
     let ss = ss();
     let u = unsealed(&ss, &[("password", "p"), ("user", "u")]);
     let foreign = secret(ObjectMeta::default(), &[("password", "theirs")]);
-    assert!(plan_write(&ss, Some(&foreign), &u, "h", &fp()).is_none());
+    assert!(plan_write(&ss, Some(&foreign), &u).is_none());
 
-    let Some(Write::Create(created)) = plan_write(&ss, None, &u, "h", &fp()) else {
+    let Some(Write::Create(created)) = plan_write(&ss, None, &u) else {
         panic!("expected a create");
     };
     let mut existing = *created;
     existing.metadata.uid = Some("secret-uid".into());
     assert!(matches!(
-        plan_write(&ss, Some(&existing), &u, "h", &fp()),
+        plan_write(&ss, Some(&existing), &u),
         Some(Write::Nothing)
     ));
 }
@@ -492,12 +519,12 @@ fn immutable_is_only_set_at_creation() {
     let ss = ss();
     let mut u = unsealed(&ss, &[("password", "p")]);
     u.immutable = Some(true);
-    let Some(Write::Create(created)) = plan_write(&ss, None, &u, "h", &fp()) else {
+    let Some(Write::Create(created)) = plan_write(&ss, None, &u) else {
         panic!("expected a create");
     };
     assert_eq!(created.immutable, Some(true));
     let existing = secret(our_secret_meta(&ss), &[("password", "old")]);
-    let Some(Write::Replace(replaced)) = plan_write(&ss, Some(&existing), &u, "h", &fp()) else {
+    let Some(Write::Replace(replaced)) = plan_write(&ss, Some(&existing), &u) else {
         panic!("expected a replace");
     };
     assert_eq!(replaced.immutable, None);
@@ -534,12 +561,12 @@ fn pruning_the_cache_changes_no_decision_and_drops_the_rest() {
         meta.labels = Some(BTreeMap::from([("helm".into(), "x".into())]));
         let before = (
             ownership(&ss, &meta),
-            is_up_to_date(&ss, &hash, &meta, Freshness::Unknown),
+            is_up_to_date(&ss, &hash, recorded(&ss), &meta, Freshness::Unknown),
         );
         prune_secret_for_cache(&mut meta);
         let after = (
             ownership(&ss, &meta),
-            is_up_to_date(&ss, &hash, &meta, Freshness::Unknown),
+            is_up_to_date(&ss, &hash, recorded(&ss), &meta, Freshness::Unknown),
         );
         assert_eq!(before, after);
         assert!(meta.labels.is_none());
@@ -651,7 +678,11 @@ fn pruning_a_cached_sealed_secret_changes_no_decision() {
     let mut deprecated = busy_ss();
     deprecated.spec.data = Some("AgD...".into());
     let mut up_to_date_seen = false;
-    for full in [busy_ss(), skipping, deprecated] {
+    for mut full in [busy_ss(), skipping, deprecated] {
+        full.status = Some(sealed_secrets::SealedSecretStatus {
+            source_hash: Some(source_hash(&full)),
+            ..Default::default()
+        });
         let mut cached = full.clone();
         prune_sealed_secret_for_cache(&mut cached);
         let hash = source_hash(&full);
@@ -683,10 +714,10 @@ fn pruning_a_cached_sealed_secret_changes_no_decision() {
                 Freshness::Verified,
                 Freshness::ChangedSinceVerified,
             ] {
-                let decision = is_up_to_date(&full, &hash, meta, freshness);
+                let decision = is_up_to_date(&full, &hash, recorded(&full), meta, freshness);
                 up_to_date_seen |= decision;
                 assert_eq!(
-                    is_up_to_date(&cached, &hash, meta, freshness),
+                    is_up_to_date(&cached, &hash, recorded(&cached), meta, freshness),
                     decision,
                     "{meta:?} {freshness:?}"
                 );
@@ -703,4 +734,33 @@ fn pruning_a_cached_sealed_secret_changes_no_decision() {
         up_to_date_seen,
         "some case must be up to date, or the test proves little"
     );
+}
+
+#[test]
+fn the_annotations_of_earlier_versions_go_on_the_next_write() {
+    let ss = ss();
+    let mut meta = our_secret_meta(&ss);
+    annotate(&mut meta, LEGACY_SOURCE_HASH, "old");
+    annotate(&mut meta, LEGACY_UNSEALED_WITH, "SHA256:k1");
+    annotate(&mut meta, "keep", "me");
+    let existing = secret(meta.clone(), &[("password", "p"), ("user", "u")]);
+    let mut u = unsealed(&ss, &[("password", "p"), ("user", "u")]);
+    u.metadata.annotations = Some(BTreeMap::from([("keep".into(), "me".into())]));
+    let Some(Write::Replace(s)) = plan_write(&ss, Some(&existing), &u) else {
+        panic!("expected a replace that drops the old bookkeeping");
+    };
+    assert_eq!(
+        s.metadata.annotations,
+        Some(BTreeMap::from([("keep".into(), "me".into())]))
+    );
+    // Under `patch` the Secret's other annotations stay, ours of old still go.
+    annotate(&mut meta, PATCH, "true");
+    let patched = secret(meta, &[("password", "p"), ("user", "u")]);
+    let Some(Write::Replace(s)) = plan_write(&ss, Some(&patched), &u) else {
+        panic!("expected a replace under patch");
+    };
+    let annotations = s.metadata.annotations.unwrap();
+    assert!(!annotations.contains_key(LEGACY_SOURCE_HASH));
+    assert!(!annotations.contains_key(LEGACY_UNSEALED_WITH));
+    assert_eq!(annotations[PATCH], "true");
 }
