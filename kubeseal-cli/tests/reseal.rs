@@ -322,7 +322,8 @@ fn usage_errors() {
         .assert()
         .code(1)
         .stderr("error: open /nonexistent/tree: no such file or directory\n");
-    kubeseal().arg("reseal").assert().code(1);
+    // No PATH: a command line that does not parse, exit 2 as every flag error.
+    kubeseal().arg("reseal").assert().code(2);
 }
 
 #[test]

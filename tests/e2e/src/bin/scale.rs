@@ -64,6 +64,13 @@ struct Args {
     /// Leave the namespaces and objects in place.
     #[arg(long)]
     keep: bool,
+    /// Time upstream's Go controller (this binary, e.g. $SEALED_SECRETS_GO_CONTROLLER)
+    /// for the cold and warm phases instead of ours, on the same key and objects. It
+    /// runs with in-cluster configuration (e2e::go); its RSA decryptions are not
+    /// counted by a metric and are reported as reconciles x values (it decrypts every
+    /// value of every SealedSecret it reconciles).
+    #[arg(long)]
+    go_controller: Option<PathBuf>,
     /// Pidfile of a process sharing the machine (the API server, etcd; repeatable):
     /// its CPU time during each phase is reported beside the controller's.
     #[arg(long = "server-pidfile")]
@@ -141,10 +148,13 @@ async fn main() -> anyhow::Result<()> {
         .collect();
 
     println!(
-        "run {run_id}: {} SealedSecrets x {} values over {} namespaces; controller args: {}",
+        "run {run_id}: {} SealedSecrets x {} values over {} namespaces; controller {}; args: {}",
         args.count,
         args.values,
         args.namespaces,
+        args.go_controller
+            .as_ref()
+            .map_or_else(|| "ours".to_owned(), |p| format!("Go ({})", p.display())),
         controller_args.join(" ")
     );
     let key_ns = create_namespace(&client, "bench-key-", &run_id).await?;
@@ -363,7 +373,13 @@ async fn phase(
     let before = apiserver_requests(client).await?;
     let server_cpu_before = servers_cpu(&args.server_pidfiles)?;
     let started = Instant::now();
-    let mut controller = Controller::spawn_with_args(&args.kubeconfig, key_ns, host, cargs, log);
+    let mut controller = match &args.go_controller {
+        Some(bin) => {
+            let sa_dir = log.with_extension("serviceaccount");
+            e2e::go::spawn_go_controller(bin, &args.kubeconfig, key_ns, host, cargs, &sa_dir, log)
+        }
+        None => Controller::spawn_with_args(&args.kubeconfig, key_ns, host, cargs, log),
+    };
     controller.wait_ready().await;
     let ready = started.elapsed();
     let pid = controller.pid().expect("a running controller has a pid");
@@ -408,12 +424,15 @@ async fn phase(
     let m: Metrics = controller.metrics().await;
     let after = apiserver_requests(client).await?;
     peak_rss_kib = peak_rss_kib.max(vm_hwm_kib(pid).unwrap_or(0));
-    let decryptions = m
-        .sum("sealed_secrets_controller_rsa_decryptions_total", &[])
-        .unwrap_or(f64::NAN);
     let reconciles = m
         .sum("sealed_secrets_controller_unseal_requests_total", &[])
         .unwrap_or(f64::NAN);
+    let decryptions = match &args.go_controller {
+        Some(_) => reconciles * args.values as f64,
+        None => m
+            .sum("sealed_secrets_controller_rsa_decryptions_total", &[])
+            .unwrap_or(f64::NAN),
+    };
     let cpu = cpu_time(pid);
     let server_cpu = servers_cpu(&args.server_pidfiles)?
         .zip(server_cpu_before)
