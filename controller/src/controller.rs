@@ -109,9 +109,7 @@ pub async fn run(shared: Arc<Shared>, namespace: Option<String>, shutdown: Cance
         ));
 
     if shared.watch_secrets {
-        // Metadata only: the data of every Secret in the cluster is not ours to hold.
-        let secrets = watcher::watcher(secret_api, config)
-            .default_backoff()
+        let secrets = secret_metadata_events(secret_api, config)
             .modify(|meta| prune_secret_for_cache(&mut meta.metadata))
             .reflect(secret_writer);
         let secrets = until_cancelled(secrets, shutdown.clone()).touched_objects();
@@ -139,6 +137,17 @@ pub async fn run(shared: Arc<Shared>, namespace: Option<String>, shutdown: Cance
         })
         .await;
     tracing::info!(namespaces = %scope, "controller stopped");
+}
+
+/// Events of the watched Secrets, metadata only: on an `Api<PartialObjectMeta<_>>`
+/// (kube 3.1 and later) lists and watches ask the API server for
+/// `PartialObjectMetadata`, so the data of Secrets, most of them not ours, never
+/// crosses the wire (the test below holds kube to that).
+fn secret_metadata_events(
+    api: Api<PartialObjectMeta<Secret>>,
+    config: watcher::Config,
+) -> impl Stream<Item = Result<Event<PartialObjectMeta<Secret>>, watcher::Error>> + Send {
+    watcher::watcher(api, config).default_backoff()
 }
 
 /// `stream` until `stop`, then dropped, and its reflector's writer with it. When every
@@ -200,6 +209,54 @@ mod tests {
             .await
             .expect("the controller stops although its cache never filled")
             .expect("no panic");
+    }
+
+    #[tokio::test]
+    async fn secrets_are_listed_and_watched_as_metadata_only() {
+        use http::{Request, Response};
+        use kube::client::Body;
+        let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let api: Api<PartialObjectMeta<Secret>> = Api::all(Client::new(service, "default"));
+        let server = tokio::spawn(async move {
+            let (request, send) = handle.next_request().await.expect("a list request");
+            let accept = request
+                .headers()
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            let list = serde_json::json!({
+                "apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadataList",
+                "metadata": {"resourceVersion": "1"},
+                "items": [{"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata",
+                           "metadata": {"name": "db", "namespace": "app", "resourceVersion": "1"}}]
+            });
+            send.send_response(
+                Response::builder()
+                    .body(Body::from(serde_json::to_vec(&list).expect("json")))
+                    .expect("response"),
+            );
+            (request.uri().path().to_owned(), accept)
+        });
+        let mut events = std::pin::pin!(secret_metadata_events(api, watcher::Config::default()));
+        let first = tokio::time::timeout(std::time::Duration::from_secs(5), events.next())
+            .await
+            .expect("an event");
+        assert!(matches!(first, Some(Ok(Event::Init))), "{first:?}");
+        // The list is requested when the stream is polled on.
+        let next = tokio::time::timeout(std::time::Duration::from_secs(5), events.next())
+            .await
+            .expect("an event");
+        match next {
+            Some(Ok(Event::InitApply(meta))) => assert_eq!(meta.name_any(), "db"),
+            other => panic!("{other:?}"),
+        }
+        let (path, accept) = server.await.expect("server");
+        assert_eq!(path, "/api/v1/secrets");
+        assert!(
+            accept.contains("as=PartialObjectMetadataList") && accept.contains("g=meta.k8s.io"),
+            "the API server is asked for metadata only, not whole Secrets: {accept:?}"
+        );
     }
 
     #[tokio::test]

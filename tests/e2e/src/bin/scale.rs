@@ -75,6 +75,14 @@ struct Args {
     /// its CPU time during each phase is reported beside the controller's.
     #[arg(long = "server-pidfile")]
     server_pidfiles: Vec<PathBuf>,
+    /// Secrets no SealedSecret owns, created beside them (labelled for the run, so a
+    /// controller watching with `--label-selector` sees them too): what the controller
+    /// receives and holds should not grow with their size.
+    #[arg(long, default_value_t = 0)]
+    unrelated_secrets: usize,
+    /// Bytes of data in each unrelated Secret.
+    #[arg(long, default_value_t = 64 * 1024)]
+    unrelated_size: usize,
 }
 
 /// What one controller start did.
@@ -93,6 +101,9 @@ struct Phase {
     server_cpu: Option<Duration>,
     /// API server requests by (verb, resource[/subresource]) during the phase.
     requests: BTreeMap<(String, String), f64>,
+    /// Bytes the controller read (`rchar`: sockets and files; its API responses are
+    /// nearly all of it).
+    bytes_read: Option<u64>,
 }
 
 impl Phase {
@@ -243,6 +254,17 @@ async fn run(
         started.elapsed().as_secs_f64()
     );
 
+    if args.unrelated_secrets > 0 {
+        let started = Instant::now();
+        create_unrelated(args, client, namespaces).await?;
+        println!(
+            "created {} unrelated Secrets of {} KiB in {:.1} s",
+            args.unrelated_secrets,
+            args.unrelated_size / 1024,
+            started.elapsed().as_secs_f64()
+        );
+    }
+
     // 3. Cold start, then a warm restart.
     let ss_api: Api<SealedSecret> = Api::all(client.clone());
     let cold = phase(
@@ -268,6 +290,42 @@ async fn run(
     )
     .await?;
     report(args, &[cold, warm]);
+    Ok(())
+}
+
+/// `args.unrelated_secrets` Secrets of `args.unrelated_size` bytes, round-robin over
+/// `namespaces`, owned by nothing.
+async fn create_unrelated(
+    args: &Args,
+    client: &Client,
+    namespaces: &[String],
+) -> anyhow::Result<()> {
+    let run_id = RUN_ID.get().expect("set at start").clone();
+    // Not random: the bench measures transfer, and the API server does not compress.
+    let value = k8s_openapi::ByteString(vec![b'x'; args.unrelated_size]);
+    futures::stream::iter((0..args.unrelated_secrets).map(|i| {
+        let ns = namespaces[i % namespaces.len()].clone();
+        let secret = k8s_openapi::api::core::v1::Secret {
+            metadata: kube::api::ObjectMeta {
+                name: Some(format!("unrelated-{i}")),
+                labels: Some([(RUN_LABEL.to_owned(), run_id.clone())].into()),
+                ..Default::default()
+            },
+            data: Some([("blob".to_owned(), value.clone())].into()),
+            ..Default::default()
+        };
+        let client = client.clone();
+        async move {
+            Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client, &ns)
+                .create(&PostParams::default(), &secret)
+                .await
+                .map(|_| ())
+                .with_context(|| format!("creating Secret {ns}/unrelated-{i}"))
+        }
+    }))
+    .buffer_unordered(CREATE_CONCURRENCY)
+    .try_collect::<Vec<()>>()
+    .await?;
     Ok(())
 }
 
@@ -434,6 +492,7 @@ async fn phase(
             .unwrap_or(f64::NAN),
     };
     let cpu = cpu_time(pid);
+    let bytes_read = rchar(pid);
     let server_cpu = servers_cpu(&args.server_pidfiles)?
         .zip(server_cpu_before)
         .map(|(after, before)| after.saturating_sub(before));
@@ -463,6 +522,7 @@ async fn phase(
         cpu,
         server_cpu,
         requests,
+        bytes_read,
     };
     println!(
         "{name}: done in {:.2} s ({:.0} reconciles, {:.0} RSA decryptions)",
@@ -496,6 +556,14 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
         .trim()
         .parse()
         .ok()
+}
+
+/// Bytes a process has read so far (`rchar` of `/proc/<pid>/io`).
+fn rchar(pid: u32) -> Option<u64> {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    io.lines()
+        .find_map(|l| l.strip_prefix("rchar:"))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// User + system CPU time of a process (`/proc/<pid>/stat` fields 14 and 15, in
@@ -615,9 +683,9 @@ fn report(args: &Args, phases: &[Phase]) {
         args.count, args.values, args.namespaces
     );
     println!(
-        "| start | until done | until /healthz | reconciles | RSA decryptions | peak RSS | controller CPU | server CPU | cores busy | API requests (secrets, sealedsecrets, events) |"
+        "| start | until done | until /healthz | reconciles | RSA decryptions | peak RSS | controller CPU | server CPU | cores busy | API requests (secrets, sealedsecrets, events) | bytes read |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for p in phases {
         let seconds = |d: Option<Duration>| {
             d.map_or_else(|| "?".to_owned(), |c| format!("{:.1} s", c.as_secs_f64()))
@@ -628,7 +696,7 @@ fn report(args: &Args, phases: &[Phase]) {
             |(c, s)| format!("{:.2}", (c + s).as_secs_f64() / p.elapsed.as_secs_f64()),
         );
         println!(
-            "| {} | {:.2} s | {:.2} s | {:.0} | {:.0} | {:.1} MB | {} | {} | {busy} | {:.0} |",
+            "| {} | {:.2} s | {:.2} s | {:.0} | {:.0} | {:.1} MB | {} | {} | {busy} | {:.0} | {} |",
             p.name,
             p.elapsed.as_secs_f64(),
             p.ready.as_secs_f64(),
@@ -637,7 +705,9 @@ fn report(args: &Args, phases: &[Phase]) {
             p.peak_rss_kib as f64 / 1024.0,
             seconds(p.cpu),
             seconds(p.server_cpu),
-            p.total_requests()
+            p.total_requests(),
+            p.bytes_read
+                .map_or_else(|| "?".to_owned(), |b| format!("{:.1} MB", b as f64 / 1e6))
         );
     }
     for p in phases {
