@@ -8,6 +8,8 @@
 #   kubeseal        github.com/bitnami-labs/sealed-secrets/cmd/kubeseal    (upstream)
 #   controller      github.com/bitnami-labs/sealed-secrets/cmd/controller  (upstream)
 #   integration.test  upstream's own integration suite (integration/ of that module)
+#   kstatus         sigs.k8s.io/cli-utils kstatus, what Flux's health checks compute
+#                   (tests/peers/kstatus: a few lines around its status.Compute)
 #
 #   scripts/peers.sh            build what is missing, print `export NAME=path` lines
 #   scripts/peers.sh --env      only print them (exit 1 if anything is missing)
@@ -91,6 +93,10 @@ build_upstream() { # NAME
     "$UPSTREAM_MODULE/cmd/$1@$SEALED_SECRETS_VERSION"
 }
 
+build_kstatus() {
+  (cd tests/peers/kstatus && go build -trimpath -ldflags "-s -w" -o "$OUT/kstatus" .)
+}
+
 # Upstream's integration suite (integration/, build tag `integration`), compiled from the
 # module's source in the module cache into a test binary.
 build_upstream_suite() {
@@ -114,11 +120,15 @@ mkdir -p "$CACHE"
 kube_dir=$CACHE/kubernetes-$KUBE_VERSION
 etcd_dir=$CACHE/etcd-$ETCD_VERSION
 upstream_dir=$CACHE/sealed-secrets-$SEALED_SECRETS_VERSION
+# Keyed by the library's version and by our few lines around it.
+KSTATUS_VERSION=$(sed -n 's/^\s*sigs.k8s.io\/cli-utils \(v[0-9.]*\).*$/\1/p' tests/peers/kstatus/go.mod)
+kstatus_dir=$CACHE/kstatus-$KSTATUS_VERSION-$(cat tests/peers/kstatus/{go.mod,go.sum,main.go} | sha256sum | cut -c1-12)
 build kube-apiserver "$kube_dir" build_kube_apiserver
 build etcd "$etcd_dir" build_etcd
 build kubeseal "$upstream_dir" build_upstream kubeseal
 build controller "$upstream_dir" build_upstream controller
 build integration.test "$upstream_dir" build_upstream_suite
+build kstatus "$kstatus_dir" build_kstatus
 [[ $missing == 0 ]] || exit 1
 
 echo "export KUBE_APISERVER_BIN=$kube_dir/kube-apiserver"
@@ -126,3 +136,4 @@ echo "export ETCD_BIN=$etcd_dir/etcd"
 echo "export SEALED_SECRETS_GO_KUBESEAL=$upstream_dir/kubeseal"
 echo "export SEALED_SECRETS_GO_CONTROLLER=$upstream_dir/controller"
 echo "export SEALED_SECRETS_UPSTREAM_SUITE=$upstream_dir/integration.test"
+echo "export SEALED_SECRETS_KSTATUS=$kstatus_dir/kstatus"

@@ -125,12 +125,14 @@ def test_namespaced_rbac_grants_what_it_should_and_nothing_more(namespace):
     for verb in ("get", "list", "watch"):
         assert ok(sa, verb, "sealedsecrets", group="bitnami.com")
     assert ok(sa, "update", "sealedsecrets", group="bitnami.com", subresource="status")
+    assert ok(sa, "patch", "sealedsecrets", group="bitnami.com", subresource="status")
     assert not ok(sa, "update", "sealedsecrets", group="bitnami.com")
     for verb in ("get", "list", "watch", "create", "update"):
         assert ok(sa, verb, "secrets"), verb
     assert not ok(sa, "delete", "secrets")
     assert ok(sa, "create", "events")
-    assert not ok(sa, "patch", "events")
+    assert ok(sa, "patch", "events")
+    assert not ok(sa, "delete", "events")
     assert not ok(sa, "list", "secrets", ns="default"), "namespaced install reached another namespace"
     assert not ok(sa, "create", "pods")
 

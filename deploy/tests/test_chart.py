@@ -283,9 +283,9 @@ def test_default_rbac_is_exactly_the_least_privilege_set():
     unsealer = one(docs, "ClusterRole", "sealed-secrets-controller-unsealer")
     assert {k: sorted(v["verbs"]) for k, v in rules_of(unsealer).items()} == {
         (("bitnami.com",), ("sealedsecrets",)): ["get", "list", "watch"],
-        (("bitnami.com",), ("sealedsecrets/status",)): ["update"],
+        (("bitnami.com",), ("sealedsecrets/status",)): ["patch", "update"],
         (("",), ("secrets",)): ["create", "get", "list", "update", "watch"],
-        (("",), ("events",)): ["create"],
+        (("",), ("events",)): ["create", "patch"],
     }
     key_admin = one(docs, "Role", "sealed-secrets-controller-key-admin")
     assert key_admin["metadata"]["namespace"] == "kube-system"

@@ -7,6 +7,7 @@ pub mod desired;
 pub mod status;
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,11 +16,12 @@ use futures::future::{BoxFuture, Shared};
 
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{DeleteParams, PostParams};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::{Api, Client, ResourceExt};
+use kube::{Api, Client, Resource, ResourceExt};
 use sealed_secrets::unseal::{UnsealCost, UnsealOptions, unseal_measured};
+use sealed_secrets::v1alpha1::SealedSecretStatus;
 use sealed_secrets::{SealedSecret, annotations};
 use sealed_secrets_core::Fingerprint;
 use tokio_util::sync::CancellationToken;
@@ -113,10 +115,17 @@ pub struct Context {
     /// and the source hash of what they hold. This covers the time before our status
     /// write (which records the hash for a restart) comes back by watch.
     verified: Mutex<HashMap<(String, String), Verified>>,
+    /// The (uid, generation) each SealedSecret was last announced `Unsealed` for.
+    announced: Mutex<HashMap<ObjectRef<SealedSecret>, Announced>>,
+    /// Status is written by update: RBAC refused the apply (upstream's role).
+    status_by_update: AtomicBool,
     /// One permit per core: RSA work runs on the blocking pool, never more at once
     /// than there are cores to do it.
     rsa_slots: tokio::sync::Semaphore,
 }
+
+/// The uid and generation of a SealedSecret announced `Unsealed`.
+type Announced = (Option<String>, Option<i64>);
 
 /// What this process knows of one Secret (see `Context::verified`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,6 +160,8 @@ impl Context {
             secrets,
             retries: Mutex::default(),
             verified: Mutex::default(),
+            announced: Mutex::default(),
+            status_by_update: AtomicBool::new(false),
             rsa_slots: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, usize::from),
             ),
@@ -225,6 +236,14 @@ impl Context {
         };
     }
 
+    /// Whether this is the first `Unsealed` announcement of this generation of `ss`
+    /// by this process (and records that it is made).
+    fn first_announcement(&self, ss: &SealedSecret) -> bool {
+        let mut map = self.announced.lock().unwrap_or_else(|e| e.into_inner());
+        let this = (ss.metadata.uid.clone(), ss.metadata.generation);
+        map.insert(ObjectRef::from_obj(ss), this.clone()) != Some(this)
+    }
+
     /// Forgets a deleted SealedSecret, and with `--old-gc-behavior` deletes the
     /// Secret it controlled.
     pub async fn on_deleted(&self, ss: &SealedSecret) {
@@ -233,6 +252,10 @@ impl Context {
         self.metrics.forget(&ns, &name, &instance_of(ss));
         self.set_verified(&ns, &name, None, "");
         self.retries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&ObjectRef::from_obj(ss));
+        self.announced
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&ObjectRef::from_obj(ss));
@@ -276,14 +299,7 @@ pub async fn reconcile(ss: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Actio
     ctx.metrics.unseal_requests.inc();
     let outcome = match &result {
         Ok(_) => Outcome::Synced,
-        Err(e) => Outcome::Failed {
-            reason: match e {
-                Error::Unseal(_) => status::REASON_UNSEAL_FAILED,
-                Error::Unmanaged(_) => status::REASON_UNMANAGED,
-                _ => status::REASON_UPDATE_FAILED,
-            },
-            message: e.to_string(),
-        },
+        Err(e) => failed(e),
     };
     let ns = ss.namespace().unwrap_or_default();
     if let Err(e) = &result {
@@ -311,8 +327,11 @@ pub async fn reconcile(ss: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Actio
     let wrote = result?.wrote;
     // Announced once the status says so: a write whose status is retried is announced
     // by the retry (which finds the Secret written and the SealedSecret newly Synced).
+    // A copy older than our own status write also looks newly Synced: once per
+    // generation is enough.
     if let StatusWrite::Done { newly_synced } = status
         && (wrote || newly_synced)
+        && (ctx.first_announcement(&ss) || wrote)
     {
         ctx.recorder
             .publish(
@@ -331,18 +350,44 @@ pub async fn reconcile(ss: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Actio
                 .remove(&ObjectRef::from_obj(ss.as_ref()));
             Ok(Action::await_change())
         }
+        // Retried with backoff like any API failure: a Secret written without its
+        // status would otherwise stay reported as not Synced until the next change.
         // Not left to the watch: it may have delivered the newer version before this
         // reconcile began with the older one, or be reconnecting after an outage.
         StatusWrite::Stale => Ok(Action::requeue(STALE_STATUS_RETRY)),
-        // Retried with backoff like any API failure: a Secret written without its
-        // status would otherwise stay reported as not Synced until the next change.
         StatusWrite::Failed(e) => Err(e),
     }
 }
 
-/// How soon a reconcile whose status write met a newer version runs again (from the
+/// How soon a reconcile whose status update met a newer version runs again (from the
 /// cache, which by then holds that version).
 const STALE_STATUS_RETRY: Duration = Duration::from_secs(1);
+
+/// The status [`Outcome`] of a failure: the `Synced` reason upstream gives it, and
+/// whether kstatus should see it as stalled (retrying cannot help until something
+/// changes) or in progress (retried with backoff).
+fn failed(e: &Error) -> Outcome {
+    use status::Progress::{Retrying, Stalled};
+    let (reason, progress) = match e {
+        Error::Unseal(_) => (
+            status::REASON_UNSEAL_FAILED,
+            Stalled(status::REASON_UNSEAL_FAILED),
+        ),
+        Error::Unmanaged(_) => (status::REASON_UNMANAGED, Stalled(status::REASON_UNMANAGED)),
+        Error::Immutable(_) => (
+            status::REASON_UPDATE_FAILED,
+            Stalled(status::REASON_IMMUTABLE),
+        ),
+        Error::Api { .. } | Error::Internal(_) | Error::Stopping | Error::Gone => {
+            (status::REASON_UPDATE_FAILED, Retrying)
+        }
+    };
+    Outcome::Failed {
+        reason,
+        message: e.to_string(),
+        progress,
+    }
+}
 
 /// How writing the status went.
 #[derive(Debug)]
@@ -354,8 +399,8 @@ enum StatusWrite {
         /// Synced now, not before.
         newly_synced: bool,
     },
-    /// The copy was older than the object (409): the write must be retried from the
-    /// newer version.
+    /// The copy was older than the object (409, status by update only): the write
+    /// must be retried from the newer version.
     Stale,
     /// The API server refused or could not be reached.
     Failed(Error),
@@ -556,24 +601,27 @@ async fn write_status(
         };
     };
     let newly_synced = !was_synced && *outcome == Outcome::Synced;
-    let mut updated = ss.clone();
-    updated.status = Some(new_status);
-    // The API server takes only `status` from this write, but it would still list the
-    // cache's own annotation among the fields we manage.
-    if let Some(annotations) = updated.metadata.annotations.as_mut() {
-        annotations.remove(desired::CACHED_SOURCE_HASH);
-        if annotations.is_empty() {
-            updated.metadata.annotations = None;
-        }
-    }
     let api: Api<SealedSecret> =
         Api::namespaced(ctx.client.clone(), &ss.namespace().unwrap_or_default());
-    let params = PostParams {
-        field_manager: Some(FIELD_MANAGER.to_owned()),
-        ..PostParams::default()
+    let result = if ctx.status_by_update.load(Ordering::Relaxed) {
+        update_status(&api, ss, new_status).await
+    } else {
+        match apply_status(&api, ss, &new_status).await {
+            Err(kube::Error::Api(s)) if s.code == 403 => {
+                // Upstream's RBAC grants `update` on sealedsecrets/status, not `patch`:
+                // a drop-in image swap keeps working, the old way.
+                tracing::warn!(
+                    "no RBAC to patch sealedsecrets/status; writing status by update \
+                     (grant `patch` to avoid conflicts and retries)"
+                );
+                ctx.status_by_update.store(true, Ordering::Relaxed);
+                update_status(&api, ss, new_status).await
+            }
+            other => other,
+        }
     };
-    match api.replace_status(&ss.name_any(), &params, &updated).await {
-        Ok(_) => StatusWrite::Done { newly_synced },
+    match result {
+        Ok(()) => StatusWrite::Done { newly_synced },
         Err(kube::Error::Api(s)) if s.code == 409 => {
             tracing::debug!("status write met a newer version; retrying from it");
             StatusWrite::Stale
@@ -590,6 +638,52 @@ async fn write_status(
             })
         }
     }
+}
+
+/// Server-side apply of the status alone. It carries no resourceVersion, so a copy
+/// older than the object meets no 409 and no retry (what it writes is decided by the
+/// spec, which that copy shares with the newest). Forced: before a migration,
+/// upstream's controller owned these fields through its updates.
+async fn apply_status(
+    api: &Api<SealedSecret>,
+    ss: &SealedSecret,
+    status: &SealedSecretStatus,
+) -> Result<(), kube::Error> {
+    let patch = serde_json::json!({
+        "apiVersion": SealedSecret::api_version(&()),
+        "kind": SealedSecret::kind(&()),
+        "status": status,
+    });
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    api.patch_status(&ss.name_any(), &params, &Patch::Apply(&patch))
+        .await
+        .map(drop)
+}
+
+/// The status by update, as upstream writes it: a copy older than the object meets
+/// a 409 and is retried from the newer one.
+async fn update_status(
+    api: &Api<SealedSecret>,
+    ss: &SealedSecret,
+    status: SealedSecretStatus,
+) -> Result<(), kube::Error> {
+    let mut updated = ss.clone();
+    updated.status = Some(status);
+    // The API server takes only `status` from this write, but it would still list the
+    // cache's own annotation among the fields we manage.
+    if let Some(annotations) = updated.metadata.annotations.as_mut() {
+        annotations.remove(desired::CACHED_SOURCE_HASH);
+        if annotations.is_empty() {
+            updated.metadata.annotations = None;
+        }
+    }
+    let params = PostParams {
+        field_manager: Some(FIELD_MANAGER.to_owned()),
+        ..PostParams::default()
+    };
+    api.replace_status(&ss.name_any(), &params, &updated)
+        .await
+        .map(drop)
 }
 
 fn now_rfc3339() -> String {

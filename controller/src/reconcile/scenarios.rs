@@ -112,6 +112,13 @@ async fn expect(
     (Request::from_parts(parts, ()), json, send)
 }
 
+/// The API server's answer to a status apply: the object with that status.
+fn applied(body: &Value) -> Value {
+    let mut object = serde_json::to_value(sealed_secret("db")).unwrap();
+    object["status"] = body["status"].clone();
+    object
+}
+
 /// Takes the next request, checks method and path, and answers `response` without
 /// looking further.
 async fn reply(handle: &mut ApiHandle, method: Method, path: &str, response: Response<Body>) {
@@ -157,7 +164,19 @@ async fn creates_the_secret_then_writes_status_then_publishes_unsealed() {
         );
         send.send_response(respond(StatusCode::CREATED, &body));
 
-        let (_, body, send) = expect(&mut handle, Method::PUT, STATUS_DB).await;
+        let (request, body, send) = expect(&mut handle, Method::PATCH, STATUS_DB).await;
+        assert_eq!(
+            request.headers()[http::header::CONTENT_TYPE],
+            "application/apply-patch+yaml",
+            "the status is written by server-side apply"
+        );
+        let query = request.uri().query().unwrap_or("");
+        assert!(
+            query.contains(&format!("fieldManager={FIELD_MANAGER}"))
+                && query.contains("force=true"),
+            "{query}"
+        );
+        assert_eq!(body["metadata"], Value::Null, "the status alone: {body}");
         assert_eq!(body["status"]["sourceHash"], expected_hash.as_str());
         assert!(
             body["status"]["unsealedWith"]
@@ -169,7 +188,12 @@ async fn creates_the_secret_then_writes_status_then_publishes_unsealed() {
         assert_eq!(body["status"]["observedGeneration"], 1);
         assert_eq!(body["status"]["conditions"][0]["type"], "Synced");
         assert_eq!(body["status"]["conditions"][0]["status"], "True");
-        send.send_response(respond(StatusCode::OK, &body));
+        assert_eq!(
+            body["status"]["conditions"].as_array().map(Vec::len),
+            Some(1),
+            "no Reconciling or Stalled once synced"
+        );
+        send.send_response(respond(StatusCode::OK, &applied(&body)));
 
         let (_, body, send) = expect(&mut handle, Method::POST, EVENTS).await;
         assert_eq!(
@@ -255,13 +279,15 @@ async fn someone_elses_secret_is_refused_without_decrypting() {
             "Resource \"db\" already exists and is not managed by SealedSecret"
         );
         send.send_response(respond(StatusCode::CREATED, &body));
-        let (_, body, send) = expect(&mut handle, Method::PUT, STATUS_DB).await;
+        let (_, body, send) = expect(&mut handle, Method::PATCH, STATUS_DB).await;
         let condition = &body["status"]["conditions"][0];
         assert_eq!(
             (condition["status"].as_str(), condition["reason"].as_str()),
             (Some("False"), Some("Unmanaged"))
         );
-        send.send_response(respond(StatusCode::OK, &body));
+        assert_eq!(body["status"]["conditions"][1]["type"], "Stalled");
+        assert_eq!(body["status"]["conditions"][1]["reason"], "Unmanaged");
+        send.send_response(respond(StatusCode::OK, &applied(&body)));
         expect_silence(&mut handle).await;
     });
     let err = reconcile(Arc::new(ss), Arc::clone(&ctx)).await.unwrap_err();
@@ -285,14 +311,22 @@ async fn an_undecryptable_value_is_reported_and_nothing_is_written() {
             "Failed to unseal: no key could decrypt secret (password)"
         );
         send.send_response(respond(StatusCode::CREATED, &body));
-        let (_, body, send) = expect(&mut handle, Method::PUT, STATUS_DB).await;
+        let (_, body, send) = expect(&mut handle, Method::PATCH, STATUS_DB).await;
         let condition = &body["status"]["conditions"][0];
         assert_eq!(condition["reason"], "UnsealFailed");
         assert_eq!(
             condition["message"],
             "no key could decrypt secret (password)"
         );
-        send.send_response(respond(StatusCode::OK, &body));
+        // kstatus: Failed, since retrying cannot help until a key or the spec changes.
+        let stalled = &body["status"]["conditions"][1];
+        assert_eq!(
+            (stalled["type"].as_str(), stalled["status"].as_str()),
+            (Some("Stalled"), Some("True"))
+        );
+        assert_eq!(stalled["reason"], "UnsealFailed");
+        assert_eq!(stalled["message"], condition["message"]);
+        send.send_response(respond(StatusCode::OK, &applied(&body)));
         expect_silence(&mut handle).await;
     });
     let err = reconcile(Arc::new(ss), Arc::clone(&ctx)).await.unwrap_err();
@@ -387,13 +421,13 @@ async fn a_cached_copy_without_ciphertexts_reads_the_object_before_unsealing() {
         let (_, body, send) = expect(&mut handle, Method::POST, SECRETS).await;
         assert_eq!(body["data"]["password"], "aHVudGVyMg==");
         send.send_response(respond(StatusCode::CREATED, &body));
-        let (_, body, send) = expect(&mut handle, Method::PUT, STATUS_DB).await;
+        let (_, body, send) = expect(&mut handle, Method::PATCH, STATUS_DB).await;
         assert_eq!(
             body["status"]["sourceHash"],
             expected_hash.as_str(),
             "the hash of the object as stored, not of the cached copy"
         );
-        send.send_response(respond(StatusCode::OK, &body));
+        send.send_response(respond(StatusCode::OK, &applied(&body)));
         let (_, body, send) = expect(&mut handle, Method::POST, EVENTS).await;
         send.send_response(respond(StatusCode::CREATED, &body));
         expect_silence(&mut handle).await;
@@ -435,7 +469,7 @@ async fn a_cached_copy_whose_secret_is_current_costs_no_read_of_the_object() {
             respond(StatusCode::OK, &current),
         )
         .await;
-        let (request, body, send) = expect(&mut handle, Method::PUT, STATUS_DB).await;
+        let (request, body, send) = expect(&mut handle, Method::PATCH, STATUS_DB).await;
         assert!(
             body["metadata"].get("annotations").is_none(),
             "the cache's own annotation is not sent: {body}"
@@ -448,7 +482,7 @@ async fn a_cached_copy_whose_secret_is_current_costs_no_read_of_the_object() {
             "{:?}",
             request.uri()
         );
-        send.send_response(respond(StatusCode::OK, &body));
+        send.send_response(respond(StatusCode::OK, &applied(&body)));
         let (_, body, send) = expect(&mut handle, Method::POST, EVENTS).await;
         send.send_response(respond(StatusCode::CREATED, &body));
         expect_silence(&mut handle).await;
@@ -459,13 +493,15 @@ async fn a_cached_copy_whose_secret_is_current_costs_no_read_of_the_object() {
 }
 
 /// The reconcile our own Secret write triggers can run before the watch brings our
-/// status write: its copy says not Synced, its status write conflicts, and it must
-/// not announce a second `Unsealed`.
+/// status write: its copy says not Synced. Its status write (an apply, which needs
+/// no resourceVersion) succeeds, and it must not announce a second `Unsealed`.
 #[tokio::test]
-async fn a_stale_copy_whose_status_write_conflicts_publishes_no_second_event() {
+async fn a_stale_copy_writes_its_status_without_conflict_and_no_second_event() {
     let (service, mut handle) = pair::<Request<Body>, Response<Body>>();
     let ctx = context(Client::new(service, "default"));
     let (cached, current) = cached_copy_and_its_current_secret(&ctx);
+    // The reconcile that wrote the Secret announced it.
+    assert!(ctx.first_announcement(&cached));
     let server = tokio::spawn(async move {
         reply(
             &mut handle,
@@ -474,19 +510,13 @@ async fn a_stale_copy_whose_status_write_conflicts_publishes_no_second_event() {
             respond(StatusCode::OK, &current),
         )
         .await;
-        reply(
-            &mut handle,
-            Method::PUT,
-            STATUS_DB,
-            failure(StatusCode::CONFLICT, "Conflict"),
-        )
-        .await;
+        let (_, body, send) = expect(&mut handle, Method::PATCH, STATUS_DB).await;
+        send.send_response(respond(StatusCode::OK, &applied(&body)));
         expect_silence(&mut handle).await;
     });
     let action = reconcile(Arc::new(cached), Arc::clone(&ctx)).await.unwrap();
     server.await.unwrap();
-    // Run again soon from the newer version, not left to the watch.
-    assert_eq!(action, Action::requeue(STALE_STATUS_RETRY));
+    assert_eq!(action, Action::await_change());
     assert_eq!(ctx.metrics.rsa_decryptions.get(), 0);
 }
 
@@ -505,7 +535,7 @@ async fn a_failed_status_write_after_the_secret_is_retried() {
         send.send_response(respond(StatusCode::CREATED, &body));
         reply(
             &mut handle,
-            Method::PUT,
+            Method::PATCH,
             STATUS_DB,
             failure(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
         )
@@ -548,4 +578,103 @@ async fn only_the_version_we_wrote_counts_as_verified() {
     assert!(!ctx.is_verified(&ObjectMeta::default()));
     ctx.set_verified("app", "db", None, "");
     assert!(!ctx.is_verified(&meta("app", "db", "5")), "forgotten");
+}
+
+/// A refused Secret write is retried with backoff: kstatus must see it in progress
+/// (`Reconciling`), not failed.
+#[tokio::test]
+async fn a_refused_secret_write_says_reconciling() {
+    let (service, mut handle) = pair::<Request<Body>, Response<Body>>();
+    let ctx = context(Client::new(service, "default"));
+    let ss = sealed_secret("db");
+    let server = tokio::spawn(async move {
+        reply(&mut handle, Method::GET, SECRET_DB, not_found()).await;
+        reply(&mut handle, Method::GET, SECRET_DB, not_found()).await;
+        reply(
+            &mut handle,
+            Method::POST,
+            SECRETS,
+            failure(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
+        )
+        .await;
+        let (_, body, send) = expect(&mut handle, Method::POST, EVENTS).await;
+        assert_eq!(body["reason"], "ErrUpdateFailed");
+        send.send_response(respond(StatusCode::CREATED, &body));
+        let (_, body, send) = expect(&mut handle, Method::PATCH, STATUS_DB).await;
+        let conditions = &body["status"]["conditions"];
+        assert_eq!(
+            (
+                conditions[0]["type"].as_str(),
+                conditions[0]["reason"].as_str()
+            ),
+            (Some("Synced"), Some("UpdateFailed"))
+        );
+        assert_eq!(
+            (
+                conditions[1]["type"].as_str(),
+                conditions[1]["status"].as_str()
+            ),
+            (Some("Reconciling"), Some("True"))
+        );
+        assert_eq!(conditions.as_array().map(Vec::len), Some(2), "not Stalled");
+        send.send_response(respond(StatusCode::OK, &applied(&body)));
+        expect_silence(&mut handle).await;
+    });
+    let err = reconcile(Arc::new(ss), Arc::clone(&ctx)).await.unwrap_err();
+    server.await.unwrap();
+    assert_eq!(err.retry(), crate::error::Retry::Always, "{err}");
+}
+
+/// Upstream's RBAC grants `update` on sealedsecrets/status but not `patch`: a refused
+/// apply falls back to an update, and later writes go straight to update.
+#[tokio::test]
+async fn without_rbac_to_patch_status_it_is_written_by_update() {
+    let (service, mut handle) = pair::<Request<Body>, Response<Body>>();
+    let ctx = context(Client::new(service, "default"));
+    let (cached, current) = cached_copy_and_its_current_secret(&ctx);
+    let again = cached.clone();
+    let current_again = current.clone();
+    let server = tokio::spawn(async move {
+        reply(
+            &mut handle,
+            Method::GET,
+            SECRET_DB,
+            respond(StatusCode::OK, &current),
+        )
+        .await;
+        reply(
+            &mut handle,
+            Method::PATCH,
+            STATUS_DB,
+            failure(StatusCode::FORBIDDEN, "Forbidden"),
+        )
+        .await;
+        let (_, body, send) = expect(&mut handle, Method::PUT, STATUS_DB).await;
+        assert_eq!(body["status"]["conditions"][0]["status"], "True");
+        send.send_response(respond(StatusCode::OK, &body));
+        let (_, body, send) = expect(&mut handle, Method::POST, EVENTS).await;
+        send.send_response(respond(StatusCode::CREATED, &body));
+        // The next reconcile (an older copy) updates at once, meets a 409, and is
+        // retried from the newer version.
+        reply(
+            &mut handle,
+            Method::GET,
+            SECRET_DB,
+            respond(StatusCode::OK, &current_again),
+        )
+        .await;
+        reply(
+            &mut handle,
+            Method::PUT,
+            STATUS_DB,
+            failure(StatusCode::CONFLICT, "Conflict"),
+        )
+        .await;
+        expect_silence(&mut handle).await;
+    });
+    let first = reconcile(Arc::new(cached), Arc::clone(&ctx)).await.unwrap();
+    assert_eq!(first, Action::await_change());
+    let second = reconcile(Arc::new(again), Arc::clone(&ctx)).await.unwrap();
+    assert_eq!(second, Action::requeue(STALE_STATUS_RETRY));
+    server.await.unwrap();
 }

@@ -104,7 +104,7 @@ pub fn schema() -> serde_json::Value {
                                 "message": {"type": "string"},
                                 "reason": {"type": "string"},
                                 "status": {"type": "string", "description": "True, False or Unknown."},
-                                "type": {"type": "string", "description": "Synced."}
+                                "type": {"type": "string", "description": "Synced (as upstream's), or the kstatus conditions Reconciling and Stalled."}
                             }
                         }
                     },

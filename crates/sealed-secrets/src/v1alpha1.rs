@@ -66,7 +66,8 @@ pub struct SealedSecretStatus {
     /// `metadata.generation` of the spec the conditions describe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// Conditions; `Synced` is the only type.
+    /// Conditions: `Synced` first (upstream's), then `Reconciling` or `Stalled` while
+    /// it is not synced (kstatus's, read by Flux).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<SealedSecretCondition>,
     /// Ours (upstream has no such field and ignores it): a hash of the inputs the
@@ -104,5 +105,5 @@ pub struct SealedSecretCondition {
     pub message: Option<String>,
 }
 
-/// Type of the one condition the controller sets.
+/// Type of upstream's condition, the first the controller sets.
 pub const CONDITION_SYNCED: &str = "Synced";

@@ -7,10 +7,11 @@
   resources: ["sealedsecrets"]
   verbs: ["get", "list", "watch"]
 {{- if .Values.updateStatus }}
-# Write status.conditions (Synced) and observedGeneration (--update-status).
+# Write status.conditions (Synced, Reconciling, Stalled) and observedGeneration
+# (--update-status): by server-side apply (patch); update where patch is refused.
 - apiGroups: ["bitnami.com"]
   resources: ["sealedsecrets/status"]
-  verbs: ["update"]
+  verbs: ["update", "patch"]
 {{- end }}
 # Create and update the unsealed Secrets. list/watch: restore edited or deleted ones
 # (not with --skip-recreate, which reads each Secret with a GET instead). delete: only
@@ -22,8 +23,9 @@
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: [{{ range $i, $v := $verbs }}{{ if $i }}, {{ end }}{{ quote $v }}{{ end }}]
-# Events on SealedSecrets (Unsealed, ErrUnsealFailed, ErrUpdateFailed), core/v1 as upstream.
+# Events on SealedSecrets (Unsealed, ErrUnsealFailed, ErrUpdateFailed), core/v1 as
+# upstream; patch: a repeat raises the count of the identical recent Event.
 - apiGroups: [""]
   resources: ["events"]
-  verbs: ["create"]
+  verbs: ["create", "patch"]
 {{- end -}}
