@@ -114,16 +114,16 @@ pub struct Flags {
     /// Retries of a failing SealedSecret before giving up until it changes.
     #[arg(long, env = "SEALED_SECRETS_MAX_UNSEAL_RETRIES", default_value_t = 5)]
     pub max_unseal_retries: u32,
-    /// Kubernetes client requests per second (negative: no limit).
+    /// Kubernetes client requests per second (negative: no limit; 0: the default).
     #[arg(
         long,
         env = "SEALED_SECRETS_KUBECLIENT_QPS",
-        default_value_t = 50.0,
+        default_value_t = DEFAULT_KUBECLIENT_QPS,
         allow_negative_numbers = true
     )]
     pub kubeclient_qps: f32,
-    /// Kubernetes client burst.
-    #[arg(long, env = "SEALED_SECRETS_KUBECLIENT_BURST", default_value_t = 100)]
+    /// Kubernetes client burst (0: the default).
+    #[arg(long, env = "SEALED_SECRETS_KUBECLIENT_BURST", default_value_t = DEFAULT_KUBECLIENT_BURST)]
     pub kubeclient_burst: u32,
     /// HTTP API address (/healthz, /v1/cert.pem, /v1/verify, /v1/rotate).
     #[arg(long, env = "SEALED_SECRETS_LISTEN_ADDR", default_value = ":8080")]
@@ -182,6 +182,12 @@ pub struct Flags {
     #[arg(long, action = ArgAction::SetTrue)]
     pub version: bool,
 }
+
+/// Default `--kubeclient-qps`. Upstream's is 5, at which a cold start of 10,000
+/// SealedSecrets (four requests each) takes over two hours (docs/compatibility.md).
+pub const DEFAULT_KUBECLIENT_QPS: f32 = 50.0;
+/// Default `--kubeclient-burst` (upstream: 10).
+pub const DEFAULT_KUBECLIENT_BURST: u32 = 100;
 
 /// Upstream's default key renewal period.
 pub const DEFAULT_KEY_RENEW_PERIOD: Duration = Duration::from_secs(720 * 3600);
@@ -337,8 +343,8 @@ pub enum ConfigError {
         /// The value.
         value: String,
     },
-    /// `--log-format` unknown.
-    #[error("--log-format {0:?}: expected text or json")]
+    /// `--log-format` unknown (a warning: upstream then logs text).
+    #[error("--log-format {0:?} is not text or json; logging text")]
     LogFormat(String),
     /// Leader-election timings that do not fit together.
     #[error(transparent)]
@@ -348,8 +354,8 @@ pub enum ConfigError {
         "--leader-elect-lease-name {0:?}: expected a DNS subdomain name such as sealed-secrets-controller"
     )]
     LeaseName(String),
-    /// `--log-level` unknown.
-    #[error("--log-level {0:?}: expected DEBUG, INFO, WARN or ERROR")]
+    /// `--log-level` unknown (a warning: upstream then logs at INFO).
+    #[error("--log-level {0:?} is not DEBUG, INFO, WARN or ERROR; logging at INFO")]
     LogLevel(String),
 }
 
@@ -392,10 +398,6 @@ impl Flags {
             }
             Namespaces::Only(list)
         };
-        log_level(&self.log_level)?;
-        if !matches!(self.log_format.as_str(), "text" | "json") {
-            return Err(ConfigError::LogFormat(self.log_format));
-        }
         let leader_election = if self.leader_elect {
             let election = LeaderElection {
                 lease_name: self.leader_elect_lease_name.trim().to_owned(),
@@ -444,8 +446,16 @@ impl Flags {
             update_status: self.update_status,
             watch_secrets: !self.skip_recreate,
             max_unseal_retries: self.max_unseal_retries,
-            client_qps: (self.kubeclient_qps > 0.0).then_some(self.kubeclient_qps),
-            client_burst: self.kubeclient_burst.max(1),
+            // client-go: negative turns the limiter off, 0 means the default.
+            client_qps: match self.kubeclient_qps {
+                q if q < 0.0 => None,
+                0.0 => Some(DEFAULT_KUBECLIENT_QPS),
+                q => Some(q),
+            },
+            client_burst: match self.kubeclient_burst {
+                0 => DEFAULT_KUBECLIENT_BURST,
+                b => b,
+            },
             http: HttpConfig {
                 listen: listen_addr("listen-addr", &self.listen_addr)?,
                 metrics: listen_addr("listen-metrics-addr", &self.listen_metrics_addr)?,
@@ -460,15 +470,35 @@ impl Flags {
     }
 }
 
-/// The tracing level for a `--log-level` name (upstream takes slog names).
+/// The tracing level for a `--log-level` name, read as slog's `Level.UnmarshalText`
+/// does: DEBUG, INFO, WARN or ERROR in any case, optionally with an offset
+/// (`INFO+2`, `ERROR-1`; rounded up to the next level tracing has). Upstream ignores
+/// a name it cannot read and logs at INFO; the caller does that too, with a warning.
 pub fn log_level(name: &str) -> Result<tracing::Level, ConfigError> {
-    match name.to_ascii_uppercase().as_str() {
-        "DEBUG" => Ok(tracing::Level::DEBUG),
-        "INFO" => Ok(tracing::Level::INFO),
-        "WARN" | "WARNING" => Ok(tracing::Level::WARN),
-        "ERROR" => Ok(tracing::Level::ERROR),
-        _ => Err(ConfigError::LogLevel(name.to_owned())),
-    }
+    let refused = || ConfigError::LogLevel(name.to_owned());
+    let upper = name.trim().to_ascii_uppercase();
+    let (base, offset) = match upper.find(['+', '-']) {
+        Some(i) => {
+            let offset: i32 = upper[i..].parse().map_err(|_| refused())?;
+            (&upper[..i], offset)
+        }
+        None => (upper.as_str(), 0),
+    };
+    let base = match base {
+        "DEBUG" => -4,
+        "INFO" => 0,
+        "WARN" => 4,
+        "ERROR" => 8,
+        _ => return Err(refused()),
+    };
+    // slog: records at this level and above are logged.
+    Ok(match base + offset {
+        i32::MIN..=-5 => tracing::Level::TRACE,
+        -4 => tracing::Level::DEBUG,
+        -3..=0 => tracing::Level::INFO,
+        1..=4 => tracing::Level::WARN,
+        _ => tracing::Level::ERROR,
+    })
 }
 
 /// Upstream `validateKeyPrefix`: at most 245 characters of `[a-z0-9-]`.
@@ -644,10 +674,57 @@ mod tests {
         assert!(refuse(&["--key-renew-period", "30d"]).contains("Go duration"));
         assert!(refuse(&["--key-order-priority", "x"]).contains("CertNotBefore"));
         assert!(refuse(&["--listen-addr", "8080"]).contains("host:port"));
-        assert!(refuse(&["--log-format", "xml"]).contains("text or json"));
-        assert!(refuse(&["--log-level", "LOUD"]).contains("DEBUG"));
         assert!(refuse(&["--key-size", "1024"]).contains("2048"));
         assert!(refuse(&["--no-such-flag"]).contains("--no-such-flag"));
+    }
+
+    #[test]
+    fn client_rate_limit_defaults_read_as_client_go_reads_them() {
+        let c = parse(&[]);
+        assert_eq!((c.client_qps, c.client_burst), (Some(50.0), 100));
+        let c = parse(&["--kubeclient-qps=0", "--kubeclient-burst=0"]);
+        assert_eq!(
+            (c.client_qps, c.client_burst),
+            (Some(50.0), 100),
+            "0: the default"
+        );
+        let c = parse(&["--kubeclient-qps=-1"]);
+        assert_eq!(c.client_qps, None, "negative: off");
+        let c = parse(&["--kubeclient-qps=7.5", "--kubeclient-burst=3"]);
+        assert_eq!((c.client_qps, c.client_burst), (Some(7.5), 3));
+    }
+
+    #[test]
+    fn log_settings_upstream_tolerates_start_the_controller() {
+        // Upstream ignores what slog cannot read; so does the configuration (main
+        // warns and logs at INFO, in text).
+        parse(&["--log-level", "LOUD", "--log-format", "xml"]);
+        assert!(
+            log_level("LOUD")
+                .unwrap_err()
+                .to_string()
+                .contains("logging at INFO")
+        );
+    }
+
+    #[test]
+    fn log_levels_are_read_as_slog_reads_them() {
+        use tracing::Level;
+        for (name, level) in [
+            ("DEBUG", Level::DEBUG),
+            ("info", Level::INFO),
+            ("Warn", Level::WARN),
+            ("ERROR", Level::ERROR),
+            ("INFO+2", Level::WARN),
+            ("ERROR-4", Level::WARN),
+            ("DEBUG-1", Level::TRACE),
+            ("DEBUG+4", Level::INFO),
+        ] {
+            assert_eq!(log_level(name).ok(), Some(level), "{name}");
+        }
+        for bad in ["", "LOUD", "INFO+", "INFO+x", "WARNING"] {
+            assert!(log_level(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -8,16 +8,18 @@
 //! "unable to rotate secret"), and `/v1/rotate` answers with a complete SealedSecret
 //! (apiVersion and kind included) and a correct Content-Type.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::body::{Body, Bytes};
+use axum::extract::ConnectInfo;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
+use axum::{Extension, Router};
 use sealed_secrets::SealedSecret;
 use sealed_secrets::documents;
 use sealed_secrets::rotate::{ReEncryptError, re_encrypt};
@@ -170,11 +172,26 @@ fn parse_sealed_secret(body: &[u8]) -> Result<SealedSecret, String> {
     serde_json::from_value(doc.clone()).map_err(|e| format!("invalid SealedSecret: {e}"))
 }
 
-fn limited(headers: &HeaderMap, limiter: &RateLimiter) -> Option<Response> {
-    let client = headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+/// Who a `/v1/verify` request is counted against: the last `X-Forwarded-For` entry
+/// (the one the API server's service proxy appends: the caller it saw), else the
+/// connection's peer. Upstream keys on the whole header, which a caller can vary
+/// freely to dodge the limit; the entries before the last are the caller's to write.
+pub fn client_key(headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .rfind(|entry| !entry.is_empty());
+    match (forwarded, peer) {
+        (Some(entry), _) => entry.to_owned(),
+        (None, Some(peer)) => peer.ip().to_string(),
+        (None, None) => String::new(),
+    }
+}
+
+fn limited(client: &str, limiter: &RateLimiter) -> Option<Response> {
     match limiter.check(&format!("{}{client}", paths::VERIFY)) {
         Ok(()) => None,
         Err(retry_after) => {
@@ -188,8 +205,14 @@ fn limited(headers: &HeaderMap, limiter: &RateLimiter) -> Option<Response> {
     }
 }
 
-async fn verify(State(state): State<Arc<ApiState>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Some(denied) = limited(&headers, &state.limiter) {
+async fn verify(
+    State(state): State<Arc<ApiState>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let client = client_key(&headers, peer.map(|Extension(ConnectInfo(addr))| addr));
+    if let Some(denied) = limited(&client, &state.limiter) {
         return denied;
     }
     let ss = match parse_sealed_secret(&body) {

@@ -185,13 +185,13 @@ pub async fn run(config: Config, client: Client, signals: Signals) -> Result<(),
     ];
     let mut http_tasks = tokio::task::JoinSet::new();
     for (addr, router) in servers {
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| RunError::Listen { addr, source })?;
+        let listener = listen(addr).map_err(|source| RunError::Listen { addr, source })?;
         tracing::info!(%addr, "HTTP server listening");
         let stop = shutdown.clone();
         http_tasks.spawn(async move {
-            axum::serve(listener, router)
+            // The peer address keys /v1/verify's rate limit when no proxy names one.
+            let service = router.into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, service)
                 .with_graceful_shutdown(stop.cancelled_owned())
                 .await
                 .map_err(|source| RunError::Serve { addr, source })
@@ -208,6 +208,39 @@ pub async fn run(config: Config, client: Client, signals: Signals) -> Result<(),
     while tasks.join_next().await.is_some() {}
     tracing::info!("stopped");
     result
+}
+
+/// Listens on `addr` as Go's `net.Listen("tcp", …)` does: a wildcard address (`:8080`,
+/// `0.0.0.0:8080`, `[::]:8080`) takes IPv4 and IPv6 on one dual-stack socket, or IPv4
+/// alone on a machine without IPv6.
+pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let bind = |socket: Socket, at: SocketAddr| -> std::io::Result<TcpListener> {
+        socket.set_reuse_address(true)?;
+        socket.set_nonblocking(true)?;
+        socket.bind(&at.into())?;
+        socket.listen(1024)?;
+        TcpListener::from_std(socket.into())
+    };
+    if addr.ip().is_unspecified() {
+        if let Ok(socket) = Socket::new(Domain::IPV6, Type::STREAM, Some(Protocol::TCP)) {
+            socket.set_only_v6(false)?;
+            let any = SocketAddr::new(std::net::Ipv6Addr::UNSPECIFIED.into(), addr.port());
+            match bind(socket, any) {
+                Ok(listener) => return Ok(listener),
+                // No IPv6 here (disabled, or no address): IPv4 alone, as Go falls back.
+                Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+        return bind(
+            socket,
+            SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), addr.port()),
+        );
+    }
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    bind(socket, addr)
 }
 
 /// Everything the leader runs.
@@ -282,5 +315,42 @@ async fn namespace_exists(client: &Client, name: &str) -> bool {
             tracing::warn!(namespace = %name, error = %e, "cannot check namespace; watching it anyway");
             true
         }
+    }
+}
+
+#[cfg(test)]
+mod listen_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_wildcard_address_takes_ipv4_and_ipv6() {
+        let listener = listen("0.0.0.0:0".parse().expect("addr")).expect("listening");
+        let port = listener.local_addr().expect("bound").port();
+        let accept = tokio::spawn(async move {
+            for _ in 0..2 {
+                listener.accept().await.expect("a connection");
+            }
+        });
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("IPv4 connects");
+        if std::net::TcpListener::bind("[::1]:0").is_ok() {
+            tokio::net::TcpStream::connect(("::1", port))
+                .await
+                .expect("IPv6 connects");
+        } else {
+            eprintln!("no IPv6 on this machine: only IPv4 checked");
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .expect("IPv4 connects");
+        }
+        accept.await.expect("accepted both");
+    }
+
+    #[tokio::test]
+    async fn a_specific_address_is_that_address_only() {
+        let listener = listen("127.0.0.1:0".parse().expect("addr")).expect("listening");
+        let addr = listener.local_addr().expect("bound");
+        assert_eq!(addr.ip().to_string(), "127.0.0.1");
     }
 }

@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use clap::error::ErrorKind;
-use sealed_secrets_controller::config::{Flags, log_level};
+use sealed_secrets_controller::config::{ConfigError, Flags, log_level};
+use sealed_secrets_controller::telemetry::LogFormat;
 use sealed_secrets_controller::{Signals, VERSION, client, run, telemetry};
 
 /// Where the service account's namespace is mounted in a pod.
@@ -30,11 +31,10 @@ fn main() -> ExitCode {
         println!("controller version: v{VERSION}");
         return ExitCode::SUCCESS;
     }
-    let (level, json, info_stdout) = (
-        log_level(&flags.log_level),
-        flags.log_format == "json",
-        flags.log_info_stdout,
-    );
+    let level = log_level(&flags.log_level);
+    let (format, known_format) = LogFormat::parse(&flags.log_format);
+    let bad_format = (!known_format).then(|| ConfigError::LogFormat(flags.log_format.clone()));
+    let info_stdout = flags.log_info_stdout;
     let config = match flags.into_config(own_namespace()) {
         Ok(config) => config,
         Err(e) => {
@@ -42,7 +42,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    telemetry::init(level.unwrap_or(tracing::Level::INFO), json, info_stdout);
+    telemetry::init(
+        level.as_ref().map_or(tracing::Level::INFO, |l| *l),
+        format,
+        info_stdout,
+    );
+    // What upstream tolerates starts ours too, said once.
+    for warning in level.err().into_iter().chain(bad_format) {
+        tracing::warn!("{warning}");
+    }
     tracing::info!(version = VERSION, namespace = %config.namespace, "starting sealed-secrets controller");
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -194,6 +194,54 @@ async fn verify_is_rate_limited_per_client() {
     );
 }
 
+#[test]
+fn the_rate_limit_key_is_the_entry_the_proxy_appended_or_the_peer() {
+    let headers = |values: &[&str]| {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", v.parse().unwrap());
+        }
+        h
+    };
+    let peer: std::net::SocketAddr = "10.0.0.9:4242".parse().unwrap();
+    // What a caller writes comes first; the API server's proxy appends what it saw.
+    assert_eq!(
+        client_key(&headers(&["1.2.3.4, 10.1.1.1"]), Some(peer)),
+        "10.1.1.1"
+    );
+    assert_eq!(
+        client_key(&headers(&["9.9.9.9", "10.1.1.1"]), Some(peer)),
+        "10.1.1.1"
+    );
+    assert_eq!(client_key(&headers(&["10.1.1.1 , "]), None), "10.1.1.1");
+    assert_eq!(client_key(&headers(&[]), Some(peer)), "10.0.0.9");
+    assert_eq!(client_key(&headers(&[]), None), "");
+}
+
+#[tokio::test]
+async fn a_caller_cannot_dodge_the_verify_limit_by_varying_forwarded_for() {
+    let router = api_router(state(registry_with_key_a()));
+    let body = serde_json::to_vec(&sealed("db")).unwrap();
+    let mut codes = Vec::new();
+    for spoof in ["1.1.1.1", "2.2.2.2", "3.3.3.3"] {
+        let request = Request::builder()
+            .method("POST")
+            .uri("/v1/verify")
+            .header("x-forwarded-for", format!("{spoof}, 10.1.1.1"))
+            .body(Body::from(body.clone()))
+            .unwrap();
+        codes.push(router.clone().oneshot(request).await.unwrap().status());
+    }
+    assert_eq!(
+        codes,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+}
+
 #[tokio::test]
 async fn oversized_bodies_are_refused() {
     let router = api_router(state(registry_with_key_a()));
