@@ -10,12 +10,10 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use tokio::io::AsyncWriteExt;
 
 use crate::{Controller, free_port, loopback, skip_or_fail};
 
@@ -66,47 +64,8 @@ pub struct GoPeers {
     pub controller: PathBuf,
 }
 
-/// Bound on one kubeseal run.
-const RUN_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// Runs `program args` with `stdin` in an environment holding only `PATH` and `env`.
-pub async fn run_program(
-    program: &Path,
-    args: &[String],
-    stdin: Option<&[u8]>,
-    env: &[(&str, &str)],
-) -> Output {
-    let mut child = tokio::process::Command::new(program)
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .envs(env.iter().copied())
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {}: {e}", program.display()));
-    if let Some(bytes) = stdin {
-        let mut pipe = child.stdin.take().expect("stdin is piped");
-        // A program that exits without reading its input breaks the pipe; its status
-        // and stderr then say why.
-        let _ = pipe.write_all(bytes).await;
-    }
-    tokio::time::timeout(RUN_TIMEOUT, child.wait_with_output())
-        .await
-        .unwrap_or_else(|_| {
-            panic!(
-                "{} did not finish within {RUN_TIMEOUT:?}",
-                program.display()
-            )
-        })
-        .unwrap_or_else(|e| panic!("waiting for {}: {e}", program.display()))
-}
+/// Runs a program the tests compare (shared with [`crate::kubeseal::run`]).
+pub use crate::kubeseal::run_program;
 
 /// What the in-cluster configuration is made of, taken from an admin kubeconfig.
 struct InCluster {
