@@ -77,7 +77,7 @@ struct Args {
     server_pidfiles: Vec<PathBuf>,
     /// Secrets no SealedSecret owns, created beside them (labelled for the run, so a
     /// controller watching with `--label-selector` sees them too): what the controller
-    /// receives and holds should not grow with their size.
+    /// receives ("Secret bytes served") and holds should not grow with their size.
     #[arg(long, default_value_t = 0)]
     unrelated_secrets: usize,
     /// Bytes of data in each unrelated Secret.
@@ -101,9 +101,10 @@ struct Phase {
     server_cpu: Option<Duration>,
     /// API server requests by (verb, resource[/subresource]) during the phase.
     requests: BTreeMap<(String, String), f64>,
-    /// Bytes the controller read (`rchar`: sockets and files; its API responses are
-    /// nearly all of it).
-    bytes_read: Option<u64>,
+    /// Bytes of Secrets the API server sent during the phase (list and get responses
+    /// plus watch events, by its own metrics); the controller is the only reader of
+    /// Secrets then.
+    secret_bytes: f64,
 }
 
 impl Phase {
@@ -429,6 +430,7 @@ async fn phase(
         );
     }
     let before = apiserver_requests(client).await?;
+    let secret_bytes_before = secret_bytes_served(client).await?;
     let server_cpu_before = servers_cpu(&args.server_pidfiles)?;
     let started = Instant::now();
     let mut controller = match &args.go_controller {
@@ -481,6 +483,7 @@ async fn phase(
     };
     let m: Metrics = controller.metrics().await;
     let after = apiserver_requests(client).await?;
+    let secret_bytes = secret_bytes_served(client).await? - secret_bytes_before;
     peak_rss_kib = peak_rss_kib.max(vm_hwm_kib(pid).unwrap_or(0));
     let reconciles = m
         .sum("sealed_secrets_controller_unseal_requests_total", &[])
@@ -492,7 +495,6 @@ async fn phase(
             .unwrap_or(f64::NAN),
     };
     let cpu = cpu_time(pid);
-    let bytes_read = rchar(pid);
     let server_cpu = servers_cpu(&args.server_pidfiles)?
         .zip(server_cpu_before)
         .map(|(after, before)| after.saturating_sub(before));
@@ -522,7 +524,7 @@ async fn phase(
         cpu,
         server_cpu,
         requests,
-        bytes_read,
+        secret_bytes,
     };
     println!(
         "{name}: done in {:.2} s ({:.0} reconciles, {:.0} RSA decryptions)",
@@ -558,14 +560,6 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
         .ok()
 }
 
-/// Bytes a process has read so far (`rchar` of `/proc/<pid>/io`).
-fn rchar(pid: u32) -> Option<u64> {
-    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
-    io.lines()
-        .find_map(|l| l.strip_prefix("rchar:"))
-        .and_then(|v| v.trim().parse().ok())
-}
-
 /// User + system CPU time of a process (`/proc/<pid>/stat` fields 14 and 15, in
 /// clock ticks; 100 per second on Linux).
 fn cpu_time(pid: u32) -> Option<Duration> {
@@ -598,6 +592,34 @@ fn servers_cpu(pidfiles: &[PathBuf]) -> anyhow::Result<Option<Duration>> {
 
 /// `apiserver_request_total` from the API server's own `/metrics`, summed by verb and
 /// resource (with subresource); non-resource requests by path.
+/// Bytes of Secrets the API server has sent to all clients so far: the sums of its
+/// response-size (list, get) and watch-event-size histograms for `secrets`.
+async fn secret_bytes_served(client: &Client) -> anyhow::Result<f64> {
+    let req = http::Request::get("/metrics")
+        .body(Vec::new())
+        .expect("a GET request builds");
+    let text = client
+        .request_text(req)
+        .await
+        .context("GET /metrics from the API server")?;
+    let metrics = Metrics::new(text);
+    let mut total = 0.0;
+    for name in [
+        "apiserver_response_sizes_sum",
+        "apiserver_watch_events_sizes_sum",
+    ] {
+        for (labels, value) in metrics.samples(name) {
+            if labels
+                .iter()
+                .any(|(k, v)| k == "resource" && v == "secrets")
+            {
+                total += value;
+            }
+        }
+    }
+    Ok(total)
+}
+
 async fn apiserver_requests(client: &Client) -> anyhow::Result<BTreeMap<(String, String), f64>> {
     let req = http::Request::get("/metrics")
         .body(Vec::new())
@@ -683,7 +705,7 @@ fn report(args: &Args, phases: &[Phase]) {
         args.count, args.values, args.namespaces
     );
     println!(
-        "| start | until done | until /healthz | reconciles | RSA decryptions | peak RSS | controller CPU | server CPU | cores busy | API requests (secrets, sealedsecrets, events) | bytes read |"
+        "| start | until done | until /healthz | reconciles | RSA decryptions | peak RSS | controller CPU | server CPU | cores busy | API requests (secrets, sealedsecrets, events) | Secret bytes served |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for p in phases {
@@ -696,7 +718,7 @@ fn report(args: &Args, phases: &[Phase]) {
             |(c, s)| format!("{:.2}", (c + s).as_secs_f64() / p.elapsed.as_secs_f64()),
         );
         println!(
-            "| {} | {:.2} s | {:.2} s | {:.0} | {:.0} | {:.1} MB | {} | {} | {busy} | {:.0} | {} |",
+            "| {} | {:.2} s | {:.2} s | {:.0} | {:.0} | {:.1} MB | {} | {} | {busy} | {:.0} | {:.2} MB |",
             p.name,
             p.elapsed.as_secs_f64(),
             p.ready.as_secs_f64(),
@@ -706,8 +728,7 @@ fn report(args: &Args, phases: &[Phase]) {
             seconds(p.cpu),
             seconds(p.server_cpu),
             p.total_requests(),
-            p.bytes_read
-                .map_or_else(|| "?".to_owned(), |b| format!("{:.1} MB", b as f64 / 1e6))
+            p.secret_bytes / 1e6
         );
     }
     for p in phases {
