@@ -678,3 +678,40 @@ async fn without_rbac_to_patch_status_it_is_written_by_update() {
     assert_eq!(second, Action::requeue(STALE_STATUS_RETRY));
     server.await.unwrap();
 }
+
+/// A template that does not parse: Stalled, with the template's key, line and
+/// column, and no Secret written (not even a partial one).
+#[tokio::test]
+async fn a_broken_template_stalls_with_its_position_and_writes_no_secret() {
+    let (service, mut handle) = pair::<Request<Body>, Response<Body>>();
+    let ctx = context(Client::new(service, "default"));
+    let mut ss = sealed_secret("db");
+    ss.spec.template.data = Some(
+        [(
+            "dsn".to_owned(),
+            "user:{{ .password \n| nosuchfunc }}".to_owned(),
+        )]
+        .into(),
+    );
+    let server = tokio::spawn(async move {
+        reply(&mut handle, Method::GET, SECRET_DB, not_found()).await;
+        let (_, body, send) = expect(&mut handle, Method::POST, EVENTS).await;
+        assert_eq!(body["reason"], "ErrUnsealFailed");
+        send.send_response(respond(StatusCode::CREATED, &body));
+        let (_, body, send) = expect(&mut handle, Method::PATCH, STATUS_DB).await;
+        let stalled = &body["status"]["conditions"][1];
+        assert_eq!(
+            (stalled["type"].as_str(), stalled["reason"].as_str()),
+            (Some("Stalled"), Some("UnsealFailed"))
+        );
+        let message = stalled["message"].as_str().unwrap_or_default();
+        assert!(message.contains("template: dsn:1:5:"), "{message}");
+        assert!(!message.contains("hunter2"), "no value in the condition");
+        send.send_response(respond(StatusCode::OK, &applied(&body)));
+        // No POST or PUT of a Secret.
+        expect_silence(&mut handle).await;
+    });
+    let err = reconcile(Arc::new(ss), Arc::clone(&ctx)).await.unwrap_err();
+    assert_eq!(err.metric_reason(), "unseal");
+    server.await.unwrap();
+}
