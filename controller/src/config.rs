@@ -472,7 +472,8 @@ impl Flags {
 
 /// The tracing level for a `--log-level` name, read as slog's `Level.UnmarshalText`
 /// does: DEBUG, INFO, WARN or ERROR in any case, optionally with an offset
-/// (`INFO+2`, `ERROR-1`; rounded up to the next level tracing has). Upstream ignores
+/// (`INFO+2`, `ERROR-1`; between two of tracing's levels, the less verbose one; below
+/// DEBUG, TRACE). Upstream ignores
 /// a name it cannot read and logs at INFO; the caller does that too, with a warning.
 pub fn log_level(name: &str) -> Result<tracing::Level, ConfigError> {
     let refused = || ConfigError::LogLevel(name.to_owned());

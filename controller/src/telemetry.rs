@@ -23,8 +23,8 @@ pub enum LogFormat {
 }
 
 impl LogFormat {
-    /// Upstream's reading of `--log-format`: `json` is JSON, anything else text.
-    /// `None` for a value other than `text` or `json` (worth a warning).
+    /// Upstream's reading of `--log-format`: `json` is JSON, anything else text; the
+    /// flag is `false` for a value other than `text` or `json` (worth a warning).
     pub fn parse(name: &str) -> (LogFormat, bool) {
         match name {
             "json" => (LogFormat::Json, true),

@@ -328,11 +328,16 @@ pub async fn reconcile(ss: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Actio
     // Announced once the status says so: a write whose status is retried is announced
     // by the retry (which finds the Secret written and the SealedSecret newly Synced).
     // A copy older than our own status write also looks newly Synced: once per
-    // generation is enough.
-    if let StatusWrite::Done { newly_synced } = status
-        && (wrote || newly_synced)
-        && (ctx.first_announcement(&ss) || wrote)
-    {
+    // generation is enough, unless this reconcile wrote the Secret.
+    let announce = match status {
+        StatusWrite::Done { newly_synced } if wrote || newly_synced => {
+            // Recorded either way, so a later stale copy stays quiet.
+            let first = ctx.first_announcement(&ss);
+            wrote || first
+        }
+        _ => false,
+    };
+    if announce {
         ctx.recorder
             .publish(
                 &ss,
@@ -350,11 +355,11 @@ pub async fn reconcile(ss: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Actio
                 .remove(&ObjectRef::from_obj(ss.as_ref()));
             Ok(Action::await_change())
         }
-        // Retried with backoff like any API failure: a Secret written without its
-        // status would otherwise stay reported as not Synced until the next change.
         // Not left to the watch: it may have delivered the newer version before this
         // reconcile began with the older one, or be reconnecting after an outage.
         StatusWrite::Stale => Ok(Action::requeue(STALE_STATUS_RETRY)),
+        // Retried with backoff like any API failure: a Secret written without its
+        // status would otherwise stay reported as not Synced until the next change.
         StatusWrite::Failed(e) => Err(e),
     }
 }
