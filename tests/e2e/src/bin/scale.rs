@@ -429,8 +429,9 @@ async fn phase(
             synced.len()
         );
     }
-    let before = apiserver_requests(client).await?;
-    let secret_bytes_before = secret_bytes_served(client).await?;
+    let before_scrape = apiserver_metrics(client).await?;
+    let before = apiserver_requests(&before_scrape);
+    let secret_bytes_before = secret_bytes_served(&before_scrape);
     let server_cpu_before = servers_cpu(&args.server_pidfiles)?;
     let started = Instant::now();
     let mut controller = match &args.go_controller {
@@ -482,8 +483,9 @@ async fn phase(
         }
     };
     let m: Metrics = controller.metrics().await;
-    let after = apiserver_requests(client).await?;
-    let secret_bytes = secret_bytes_served(client).await? - secret_bytes_before;
+    let after_scrape = apiserver_metrics(client).await?;
+    let after = apiserver_requests(&after_scrape);
+    let secret_bytes = secret_bytes_served(&after_scrape) - secret_bytes_before;
     peak_rss_kib = peak_rss_kib.max(vm_hwm_kib(pid).unwrap_or(0));
     let reconciles = m
         .sum("sealed_secrets_controller_unseal_requests_total", &[])
@@ -590,19 +592,22 @@ fn servers_cpu(pidfiles: &[PathBuf]) -> anyhow::Result<Option<Duration>> {
     Ok(Some(total))
 }
 
-/// `apiserver_request_total` from the API server's own `/metrics`, summed by verb and
-/// resource (with subresource); non-resource requests by path.
-/// Bytes of Secrets the API server has sent to all clients so far: the sums of its
-/// response-size (list, get) and watch-event-size histograms for `secrets`.
-async fn secret_bytes_served(client: &Client) -> anyhow::Result<f64> {
+/// One scrape of the API server's own `/metrics` (a phase takes one before and one
+/// after; the request counts below take the first out).
+async fn apiserver_metrics(client: &Client) -> anyhow::Result<Metrics> {
     let req = http::Request::get("/metrics")
         .body(Vec::new())
         .expect("a GET request builds");
     let text = client
         .request_text(req)
         .await
-        .context("GET /metrics from the API server")?;
-    let metrics = Metrics::new(text);
+        .context("GET /metrics from the API server (needs the metrics nonResourceURL)")?;
+    Ok(Metrics::new(text))
+}
+
+/// Bytes of Secrets the API server has sent to all clients so far: the sums of its
+/// response-size (list, get) and watch-event-size histograms for `secrets`.
+fn secret_bytes_served(metrics: &Metrics) -> f64 {
     let mut total = 0.0;
     for name in [
         "apiserver_response_sizes_sum",
@@ -617,19 +622,14 @@ async fn secret_bytes_served(client: &Client) -> anyhow::Result<f64> {
             }
         }
     }
-    Ok(total)
+    total
 }
 
-async fn apiserver_requests(client: &Client) -> anyhow::Result<BTreeMap<(String, String), f64>> {
-    let req = http::Request::get("/metrics")
-        .body(Vec::new())
-        .expect("a GET request builds");
-    let text = client
-        .request_text(req)
-        .await
-        .context("GET /metrics from the API server (needs the metrics nonResourceURL)")?;
+/// `apiserver_request_total`, summed by verb and resource (with subresource);
+/// non-resource requests by path.
+fn apiserver_requests(metrics: &Metrics) -> BTreeMap<(String, String), f64> {
     let mut by = BTreeMap::new();
-    for (labels, value) in Metrics::new(text).samples("apiserver_request_total") {
+    for (labels, value) in metrics.samples("apiserver_request_total") {
         let get = |k: &str| {
             labels
                 .iter()
@@ -647,7 +647,7 @@ async fn apiserver_requests(client: &Client) -> anyhow::Result<BTreeMap<(String,
         }
         *by.entry((get("verb"), resource)).or_insert(0.0) += value;
     }
-    Ok(by)
+    by
 }
 
 async fn create_namespace(client: &Client, prefix: &str, run_id: &str) -> anyhow::Result<String> {
