@@ -10,6 +10,9 @@
 #   integration.test  upstream's own integration suite (integration/ of that module)
 #   kstatus         sigs.k8s.io/cli-utils kstatus, what Flux's health checks compute
 #                   (tests/peers/kstatus: a few lines around its status.Compute)
+#   template-oracle Go's text/template + Sprig as upstream's controller renders
+#                   spec.template.data (tests/peers/template: records and checks
+#                   crates/sealed-secrets/tests/template-corpus.json)
 #
 #   scripts/peers.sh            build what is missing, print `export NAME=path` lines
 #   scripts/peers.sh --env      only print them (exit 1 if anything is missing)
@@ -97,6 +100,10 @@ build_kstatus() {
   (cd tests/peers/kstatus && go build -trimpath -ldflags "-s -w" -o "$OUT/kstatus" .)
 }
 
+build_template_oracle() {
+  (cd tests/peers/template && go build -trimpath -ldflags "-s -w" -o "$OUT/template-oracle" .)
+}
+
 # Upstream's integration suite (integration/, build tag `integration`), compiled from the
 # module's source in the module cache into a test binary.
 build_upstream_suite() {
@@ -112,7 +119,7 @@ case "${1:-}" in
   --regen-kube-module) regen_kube_module; exit 0 ;;
   --env) only_env=1 ;;
   "") ;;
-  -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) log "unknown argument: $1 (see --help)"; exit 2 ;;
 esac
 
@@ -123,12 +130,16 @@ upstream_dir=$CACHE/sealed-secrets-$SEALED_SECRETS_VERSION
 # Keyed by the library's version and by our few lines around it.
 KSTATUS_VERSION=$(sed -n 's/^\s*sigs.k8s.io\/cli-utils \(v[0-9.]*\).*$/\1/p' tests/peers/kstatus/go.mod)
 kstatus_dir=$CACHE/kstatus-$KSTATUS_VERSION-$(cat tests/peers/kstatus/{go.mod,go.sum,main.go} | sha256sum | cut -c1-12)
+# The same for the template oracle: Sprig's version (the one upstream requires) and a hash.
+SPRIG_VERSION=$(sed -n 's/^\s*\(require \)\{0,1\}github.com\/Masterminds\/sprig\/v3 \(v[0-9.]*\).*$/\2/p' tests/peers/template/go.mod)
+template_dir=$CACHE/template-oracle-$SPRIG_VERSION-$(cat tests/peers/template/{go.mod,go.sum,main.go} | sha256sum | cut -c1-12)
 build kube-apiserver "$kube_dir" build_kube_apiserver
 build etcd "$etcd_dir" build_etcd
 build kubeseal "$upstream_dir" build_upstream kubeseal
 build controller "$upstream_dir" build_upstream controller
 build integration.test "$upstream_dir" build_upstream_suite
 build kstatus "$kstatus_dir" build_kstatus
+build template-oracle "$template_dir" build_template_oracle
 [[ $missing == 0 ]] || exit 1
 
 echo "export KUBE_APISERVER_BIN=$kube_dir/kube-apiserver"
@@ -137,3 +148,4 @@ echo "export SEALED_SECRETS_GO_KUBESEAL=$upstream_dir/kubeseal"
 echo "export SEALED_SECRETS_GO_CONTROLLER=$upstream_dir/controller"
 echo "export SEALED_SECRETS_UPSTREAM_SUITE=$upstream_dir/integration.test"
 echo "export SEALED_SECRETS_KSTATUS=$kstatus_dir/kstatus"
+echo "export SEALED_SECRETS_TEMPLATE_ORACLE=$template_dir/template-oracle"

@@ -78,11 +78,16 @@ fn template_data_renders_over_decrypted_values() {
     let s = unseal(&ss, &ring(), UnsealOptions::default()).unwrap();
     assert_eq!(&s.data.0["dsn"][..], b"postgres://admin:cEBzcw==@db");
 
-    ss.spec.template.data = Some([("bad".to_owned(), "{{ .nope }}".to_owned())].into());
+    // A missing key prints Go's `<no value>`; a missing key where a string must be
+    // is an error naming the template, its position and the call.
+    ss.spec.template.data = Some([("odd".to_owned(), "{{ .nope }}".to_owned())].into());
+    let s = unseal(&ss, &ring(), UnsealOptions::default()).unwrap();
+    assert_eq!(&s.data.0["odd"][..], b"<no value>");
+    ss.spec.template.data = Some([("bad".to_owned(), "{{ .nope | upper }}".to_owned())].into());
     let err = unseal(&ss, &ring(), UnsealOptions::default()).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "template: bad:1:0: map has no entry for key \"nope\" (bad)"
+        "template: bad:1:11: executing \"bad\" at <upper>: invalid value; expected string (bad)"
     );
 }
 

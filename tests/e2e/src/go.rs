@@ -21,6 +21,9 @@ use crate::{Controller, free_port, loopback, skip_or_fail};
 pub const GO_KUBESEAL_ENV: &str = "SEALED_SECRETS_GO_KUBESEAL";
 /// Environment variable naming the upstream `controller` binary.
 pub const GO_CONTROLLER_ENV: &str = "SEALED_SECRETS_GO_CONTROLLER";
+/// Environment variable naming `template-oracle` (tests/peers/template): Go's
+/// `text/template` with Sprig as upstream's controller renders `spec.template.data`.
+pub const TEMPLATE_ORACLE_ENV: &str = "SEALED_SECRETS_TEMPLATE_ORACLE";
 /// Where client-go's `InClusterConfig` reads the service-account files.
 const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
@@ -43,6 +46,11 @@ pub fn go_binary(env_var: &str) -> Option<PathBuf> {
             None
         }
     }
+}
+
+/// The `template-oracle` binary, or `None` (see [`go_binary`]).
+pub fn template_oracle() -> Option<PathBuf> {
+    go_binary(TEMPLATE_ORACLE_ENV)
 }
 
 /// Both upstream binaries, or `None` (see [`go_binary`]).
