@@ -705,7 +705,10 @@ async fn a_broken_template_stalls_with_its_position_and_writes_no_secret() {
             (Some("Stalled"), Some("UnsealFailed"))
         );
         let message = stalled["message"].as_str().unwrap_or_default();
-        assert!(message.contains("template: dsn:1:5:"), "{message}");
+        assert!(
+            message.contains("template: dsn:2:2: function \"nosuchfunc\" not defined"),
+            "{message}"
+        );
         assert!(!message.contains("hunter2"), "no value in the condition");
         send.send_response(respond(StatusCode::OK, &applied(&body)));
         // No POST or PUT of a Secret.
