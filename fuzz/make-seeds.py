@@ -6,6 +6,7 @@ open under the test key, ENC[...] values that decrypt under the test data key, s
 files the real sops wrote. Needs python3 with `cryptography`.
 """
 import base64
+import json
 import os
 import pathlib
 import shutil
@@ -95,6 +96,11 @@ def template_seeds():
         ]
     ):
         write("template", f"t{i}", t)
+    # Every 6th template of the Go-recorded corpus: the whole language and most
+    # Sprig functions, for the fuzzer to start from.
+    corpus = json.loads((ROOT / "crates/sealed-secrets/tests/template-corpus.json").read_text())
+    for i, case in enumerate(corpus["cases"][::6]):
+        write("template", f"c{i}", case["template"])
 
 
 def sops_value_seeds():
