@@ -258,3 +258,23 @@ fn results_over_one_mib_are_errors_not_allocations() {
     assert_eq!(ok("{{ repeat 1048576 \"x\" }}", v).len(), 1 << 20);
     assert_eq!(ok("{{ repeat 0 .p }}", v), b"");
 }
+
+/// Go's messages quote the offending value in a few places (a regular expression,
+/// `fail`, a value `range` cannot iterate); ours never do.
+#[test]
+fn values_never_reach_error_messages() {
+    let v: &[(&str, &[u8])] = &[("password", b"hunt(er2")];
+    for src in [
+        "{{ regexFind .password \"x\" }}",
+        "{{ mustRegexMatch .password \"x\" }}",
+        "{{ fail .password }}",
+        "{{ range .password }}{{ end }}",
+        "{{ .password | int | upper }}",
+        "{{ printf \"%s\" .password | fail }}",
+        "{{ urlParse (printf \"%s://\\x7f\" .password) }}",
+        "{{ dig \"k\" \"d\" .password }}",
+    ] {
+        let e = err(src, v);
+        assert!(!e.contains("hunt"), "{src}: {e}");
+    }
+}

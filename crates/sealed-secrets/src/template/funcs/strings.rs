@@ -657,10 +657,11 @@ pub(super) fn sort_alpha(a: Vec<Value>) -> CallResult {
 
 fn regex(pattern: &[u8]) -> Result<regex::bytes::Regex, super::CallError> {
     let p = String::from_utf8_lossy(pattern);
+    // Go quotes the pattern; it may be a value here, so the message does not.
     regex::bytes::RegexBuilder::new(&p)
         .size_limit(1 << 20)
         .build()
-        .or_else(|_| err(format!("error parsing regexp: invalid pattern `{p}`")))
+        .or_else(|_| err("error parsing regexp: the pattern is not valid RE2 syntax"))
 }
 
 pub(super) fn regex_match(a: Vec<Value>) -> CallResult {
