@@ -104,6 +104,59 @@ fn version_and_help() {
         .stdout(predicate::str::contains("--recovery-private-key"));
 }
 
+/// Upstream's `/v1/rotate` rewrites a SealedSecret's template from its top-level
+/// metadata unless the two are equal (Go `reflect.DeepEqual` on `ObjectMeta`), as they
+/// are in Go kubeseal's output for a Secret without labels or annotations of its own.
+#[test]
+fn plain_secret_top_level_metadata_equals_the_template_metadata() {
+    let keys = Keys::new();
+    let fingerprint = {
+        let out = kubeseal()
+            .args(["keygen", "--key-size", "2048", "--key-out"])
+            .arg(keys.path("k2.key"))
+            .arg("--cert-out")
+            .arg(keys.path("k2.crt"))
+            .assert()
+            .success();
+        let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        stderr
+            .rsplit_once("(key ")
+            .and_then(|(_, fp)| fp.strip_suffix(")\n"))
+            .unwrap()
+            .to_owned()
+    };
+    let plain = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: app\n  creationTimestamp: null\ndata:\n  password: aHVudGVyMg==\n";
+    let cert = keys.path("k2.crt");
+    for (format, extra) in [
+        ("json", &[][..]),
+        ("yaml", &[][..]),
+        ("yaml", &["--scope", "namespace-wide"][..]),
+        ("json", &["--scope", "cluster-wide"][..]),
+    ] {
+        let mut args = vec!["--cert", cert.to_str().unwrap(), "-o", format];
+        args.extend(extra);
+        let out = kubeseal().args(&args).write_stdin(plain).assert().success();
+        let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+        let ss: serde_json::Value = serde_yaml_ng::from_str(&text).unwrap();
+        // Equal as JSON values: the same fields on both sides, not only equal to Go.
+        assert_eq!(
+            ss["metadata"], ss["spec"]["template"]["metadata"],
+            "{format} {extra:?}:\n{text}"
+        );
+        assert_eq!(
+            ss["metadata"]["annotations"]["sealed-secrets-rs.io/key-fingerprint"],
+            fingerprint.as_str(),
+            "{format} {extra:?}"
+        );
+        let fields: Vec<&String> = ss["metadata"].as_object().unwrap().keys().collect();
+        assert_eq!(
+            fields,
+            ["annotations", "name", "namespace"],
+            "{format} {extra:?}"
+        );
+    }
+}
+
 #[test]
 fn seal_json_by_default_and_round_trip() {
     let keys = Keys::new();
@@ -119,9 +172,9 @@ fn seal_json_by_default_and_round_trip() {
             .unwrap()
             .starts_with("SHA256:")
     );
-    assert!(
-        ss["spec"]["template"]["metadata"]["annotations"].is_null(),
-        "last-applied stripped"
+    assert_eq!(
+        ss["spec"]["template"]["metadata"]["annotations"], ss["metadata"]["annotations"],
+        "last-applied stripped; the fingerprint in both places"
     );
     assert!(!out.contains("leak") && !out.contains("hunter2"));
     let secret = unseal(&keys, &out);

@@ -16,6 +16,7 @@ use tempfile::TempDir;
 
 const SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: app\nstringData:\n  password: hunter2\n";
 const SVC: &str = "/api/v1/namespaces/kube-system/services/sealed-secrets-controller";
+const FINGERPRINT: &str = "sealed-secrets-rs.io/key-fingerprint";
 const PROXY: &str = "/api/v1/namespaces/kube-system/services/http:sealed-secrets-controller:/proxy";
 
 struct Keys {
@@ -47,6 +48,13 @@ impl Keys {
 /// A controller that answers the cert with `cert` and rotates by re-sealing offline
 /// with the test keys (through kubeseal itself, as a stand-in controller would).
 fn controller(keys: &Keys, port: Option<&'static str>) -> FakeApiServer {
+    controller_with(keys, port, false)
+}
+
+/// [`controller`]; with `go_reply`, `/v1/rotate` answers as the Go controller does
+/// for our SealedSecrets: no top-level fingerprint annotation, and the template's copy
+/// naming the key the request was sealed with.
+fn controller_with(keys: &Keys, port: Option<&'static str>, go_reply: bool) -> FakeApiServer {
     let cert = keys.cert_pem("new");
     let key_paths = format!(
         "{},{}",
@@ -89,6 +97,15 @@ fn controller(keys: &Keys, port: Option<&'static str>) -> FakeApiServer {
                 if out.status.success() {
                     // Like upstream: JSON without apiVersion/kind.
                     let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                    if go_reply {
+                        let sent: serde_json::Value = serde_yaml_ng::from_slice(&req.body).unwrap();
+                        let old = sent["metadata"]["annotations"][FINGERPRINT].clone();
+                        v["metadata"]["annotations"]
+                            .as_object_mut()
+                            .unwrap()
+                            .remove(FINGERPRINT);
+                        v["spec"]["template"]["metadata"]["annotations"][FINGERPRINT] = old;
+                    }
                     let o = v.as_object_mut().unwrap();
                     o.remove("apiVersion");
                     o.remove("kind");
@@ -424,6 +441,48 @@ fn reseal_tree_online() {
     assert!(
         text.ends_with(&current),
         "the current document is untouched"
+    );
+    kubeseal()
+        .args(["reseal", "--check", "--server", &api.url])
+        .arg(dir.path())
+        .assert()
+        .success();
+}
+
+/// The template's copy in a Go controller's reply names the old key; the file must
+/// record the new one, in both places.
+#[test]
+fn reseal_online_with_a_go_controller_reply_records_the_newest_key() {
+    let keys = Keys::new();
+    let api = controller_with(&keys, None, true);
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("a.yaml");
+    std::fs::write(&file, seal_with(&keys, "old.crt", SECRET)).unwrap();
+    let fingerprint_of = |name: &str| {
+        let sealed: serde_json::Value =
+            serde_yaml_ng::from_str(&seal_with(&keys, name, SECRET)).unwrap();
+        sealed["metadata"]["annotations"][FINGERPRINT].clone()
+    };
+    let (old, new) = (fingerprint_of("old.crt"), fingerprint_of("new.crt"));
+    kubeseal()
+        .args(["reseal", "--server", &api.url])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("1 re-sealed"));
+    let rotated = api
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/v1/rotate"))
+        .count();
+    assert_eq!(rotated, 1);
+    let ss: serde_json::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_ne!(old, new);
+    assert_eq!(ss["metadata"]["annotations"][FINGERPRINT], new);
+    assert_eq!(
+        ss["spec"]["template"]["metadata"]["annotations"][FINGERPRINT],
+        new
     );
     kubeseal()
         .args(["reseal", "--check", "--server", &api.url])

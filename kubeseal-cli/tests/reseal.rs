@@ -104,6 +104,22 @@ fn unseal(ss: &serde_json::Value, keys: &str) -> Option<serde_json::Value> {
         .then(|| serde_json::from_slice(&out.stdout).unwrap())
 }
 
+/// `secret` without the fingerprint annotation, which a re-sealed template carries
+/// (as the Secret made from it does) naming the new key; `None` stays `None`.
+fn but_fingerprint(secret: Option<serde_json::Value>) -> Option<serde_json::Value> {
+    let mut secret = secret?;
+    let meta = secret["metadata"].as_object_mut().unwrap();
+    if let Some(a) = meta.get_mut("annotations").and_then(|a| a.as_object_mut()) {
+        a.remove(FINGERPRINT);
+        if a.is_empty() {
+            meta.remove("annotations");
+        }
+    }
+    Some(secret)
+}
+
+const FINGERPRINT: &str = "sealed-secrets-rs.io/key-fingerprint";
+
 /// Replaces every ciphertext by `<sealed>` so output can be compared with a golden file.
 fn normalized(text: &str) -> String {
     let mut text = text.to_owned();
@@ -177,18 +193,24 @@ fn reseal_tree_offline_rewrites_only_sealed_secrets() {
         let (old_ss, new_ss) = (sealed_secrets(&old), sealed_secrets(&new));
         assert_eq!(old_ss.len(), new_ss.len());
         for (o, n) in old_ss.iter().zip(&new_ss) {
-            assert_eq!(
-                n["metadata"]["annotations"]["sealed-secrets-rs.io/key-fingerprint"],
-                new_fp.trim()
-            );
+            assert_eq!(n["metadata"]["annotations"][FINGERPRINT], new_fp.trim());
+            if o != n {
+                // Re-sealed (app/current.yaml is not: it predates the template copy).
+                assert_eq!(
+                    n["spec"]["template"]["metadata"]["annotations"][FINGERPRINT],
+                    new_fp.trim(),
+                    "{name}: in the template too"
+                );
+            }
             let was = unseal(
                 o,
                 &format!("{},{},{}", key("old.key"), key("older.key"), key("new.key")),
             )
             .unwrap();
+            let now = unseal(n, &key("new.key")).unwrap();
             assert_eq!(
-                unseal(n, &key("new.key")),
-                Some(was),
+                but_fingerprint(Some(now)),
+                but_fingerprint(Some(was)),
                 "{name}: same Secret, now under the new key"
             );
         }
@@ -269,6 +291,75 @@ fn check_reports_what_needs_resealing_and_changes_nothing() {
     assert_eq!(files(dir.path()), before);
 }
 
+/// A Go controller's `/v1/rotate` reply keeps the template's copy of the annotation as
+/// it was sent and drops the top-level one. That copy alone is only a hint: here it
+/// names the newest key, the values are sealed with an old one, and the document must
+/// still be re-sealed.
+#[test]
+fn a_template_copy_alone_never_makes_a_document_current() {
+    let new_fp = std::fs::read_to_string(data("keys/new.fingerprint")).unwrap();
+    let new_fp = new_fp.trim();
+    let text = std::fs::read_to_string(data("tree/app/secrets.yaml")).unwrap();
+    let mut doc = sealed_secrets(&text).remove(0);
+    let old_fp = doc["metadata"]["annotations"][FINGERPRINT].clone();
+    doc["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("annotations");
+    doc["spec"]["template"]["metadata"]["annotations"] = serde_json::json!({FINGERPRINT: new_fp});
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("rotated.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    let keys = format!("{},{}", key("old.key"), key("new.key"));
+
+    kubeseal()
+        .args(["reseal", "--check", "--cert", &key("new.crt")])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains(
+            "apps/db (no key fingerprint annotation",
+        ));
+    kubeseal()
+        .args([
+            "reseal",
+            "--check",
+            "--cert",
+            &key("new.crt"),
+            "--recovery-private-key",
+            &keys,
+        ])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains(format!(
+            "apps/db (sealed with {})",
+            old_fp.as_str().unwrap()
+        )));
+    kubeseal()
+        .args([
+            "reseal",
+            "--cert",
+            &key("new.crt"),
+            "--recovery-private-key",
+            &keys,
+        ])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("1 re-sealed, 0 already current"));
+    let n = sealed_secrets(&std::fs::read_to_string(&file).unwrap()).remove(0);
+    assert_eq!(n["metadata"]["annotations"][FINGERPRINT], new_fp);
+    assert_eq!(
+        n["spec"]["template"]["metadata"]["annotations"][FINGERPRINT],
+        new_fp
+    );
+    assert!(
+        unseal(&n, &key("new.key")).is_some(),
+        "now sealed with the new key"
+    );
+}
+
 #[test]
 fn failures_stay_in_their_document() {
     let dir = scratch("broken");
@@ -344,7 +435,10 @@ fn re_encrypt_offline() {
         .success();
     let new = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     let (o, n) = (&sealed_secrets(&text)[0], &sealed_secrets(&new)[0]);
-    assert_eq!(unseal(n, &key("new.key")), unseal(o, &key("older.key")));
+    assert_eq!(
+        but_fingerprint(unseal(n, &key("new.key"))),
+        but_fingerprint(unseal(o, &key("older.key")))
+    );
     assert!(unseal(o, &key("older.key")).is_some());
     kubeseal()
         .args(["--re-encrypt", "--recovery-private-key", &key("older.key")])

@@ -157,10 +157,12 @@ async fn creates_the_secret_then_writes_status_then_publishes_unsealed() {
         assert_eq!(body["data"]["password"], "aHVudGVyMg==");
         assert_eq!(body["metadata"]["ownerReferences"][0]["uid"], "ss-uid");
         assert_eq!(body["metadata"]["ownerReferences"][0]["controller"], true);
+        // The template's annotations, as upstream copies them (kubeseal's fingerprint
+        // record among them), and nothing the controller adds of its own.
         assert_eq!(
             body["metadata"]["annotations"],
-            Value::Null,
-            "nothing of ours on the Secret"
+            json!({"sealed-secrets-rs.io/key-fingerprint": PrivateKey::from_pem(KEY_A).unwrap().fingerprint().as_str()}),
+            "the template's annotations only"
         );
         send.send_response(respond(StatusCode::CREATED, &body));
 

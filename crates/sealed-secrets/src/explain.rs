@@ -21,7 +21,7 @@ fn annotation_for(scope: Scope) -> &'static str {
 /// One sentence on why the values of `ss` do not open with `keys`, or `None` when
 /// they all open.
 pub fn explain(ss: &SealedSecret, keys: &KeyRing) -> Option<String> {
-    let hints = annotations::fingerprints(ss.metadata.annotations.as_ref());
+    let hints = annotations::key_hints(ss);
     let label = label_of(ss);
     let sealed = ss
         .spec
@@ -70,8 +70,14 @@ pub fn explain(ss: &SealedSecret, keys: &KeyRing) -> Option<String> {
         ));
     }
     let given: Vec<&str> = keys.iter().map(|k| k.fingerprint().as_str()).collect();
-    let unknown: Vec<&Fingerprint> = hints.iter().filter(|fp| keys.get(fp).is_none()).collect();
-    if !unknown.is_empty() && unknown.len() == hints.len() {
+    // Only the top-level record says which key sealed it: a template copy alone may
+    // name the key from before an upstream /v1/rotate.
+    let recorded = annotations::recorded_fingerprints(ss);
+    let unknown: Vec<&Fingerprint> = recorded
+        .iter()
+        .filter(|fp| keys.get(fp).is_none())
+        .collect();
+    if !unknown.is_empty() && unknown.len() == recorded.len() {
         let list = unknown
             .iter()
             .map(|f| f.as_str())

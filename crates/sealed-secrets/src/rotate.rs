@@ -2,10 +2,11 @@
 //! `/v1/rotate`, `kubeseal --re-encrypt` and `kubeseal reseal`.
 //!
 //! Each sealed value is opened on its own and sealed again to the new key under the
-//! same label, and nothing else changes: template, labels, annotations and scope stay
-//! as they were. (Upstream unseals the whole Secret and seals it anew, which turns
-//! `template.data` into static values and overwrites the template metadata with the
-//! top-level metadata; we keep both.)
+//! same label, and nothing else changes but the fingerprint annotation (in both its
+//! places): template, labels, other annotations and scope stay as they were.
+//! (Upstream unseals the whole Secret and seals it anew, which turns `template.data`
+//! into static values and overwrites the template metadata with the top-level
+//! metadata; we keep both.)
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -17,7 +18,7 @@ use sealed_secrets_core::hybrid::{self, NO_KEY_COULD_DECRYPT};
 use sealed_secrets_core::{Fingerprint, KeyRing, PrivateKey, PublicKey, SealError};
 use zeroize::Zeroizing;
 
-use crate::annotations::{self, KEY_FINGERPRINT};
+use crate::annotations;
 use crate::secret::decode_base64;
 use crate::unseal::{UnsealCost, UnsealSecretError, label_of};
 use crate::v1alpha1::SealedSecret;
@@ -58,12 +59,12 @@ pub struct NewCiphertexts {
     pub encrypted_data: BTreeMap<String, String>,
     /// `spec.data`, when the object uses the deprecated format.
     pub data: Option<String>,
-    /// The value for the fingerprint annotation.
+    /// The value for the fingerprint annotation (comma-separated fingerprints).
     pub fingerprint: String,
 }
 
 /// Opens every value of `ss`. Keys are tried in this order: those the fingerprint
-/// annotation names, then the one that opened the previous value (an object's values
+/// annotation names ([`annotations::key_hints`]), then the one that opened the previous value (an object's values
 /// are usually sealed with one key, so objects sealed by Go kubeseal, which carry no
 /// annotation, cost one trial search rather than one per value), then the rest.
 /// What the trials spent is added to `cost`.
@@ -73,7 +74,7 @@ pub fn open(
     cost: &mut UnsealCost,
 ) -> Result<Opened, UnsealSecretError> {
     let label = label_of(ss);
-    let hints = annotations::fingerprints(ss.metadata.annotations.as_ref());
+    let hints = annotations::key_hints(ss);
     let mut order: Vec<&PrivateKey> = keys.trial_order(&hints).collect();
     let mut opened_with: Vec<Fingerprint> = Vec::new();
     let mut failures = Vec::new();
@@ -146,16 +147,14 @@ pub fn seal_opened<R: CryptoRng + ?Sized>(
     })
 }
 
-/// Puts new ciphertexts into the object; the fingerprint annotation then names the
-/// new key alone.
+/// Puts new ciphertexts into the object; the fingerprint annotation, top-level and in
+/// the template ([`annotations::set_fingerprints`]), then names the new key alone.
 pub fn apply(ss: &mut SealedSecret, new: &NewCiphertexts) {
     ss.spec.encrypted_data = new.encrypted_data.clone();
     if new.data.is_some() {
         ss.spec.data = new.data.clone();
     }
-    let annotations = ss.metadata.annotations.get_or_insert_with(BTreeMap::new);
-    annotations.remove(KEY_FINGERPRINT);
-    annotations::add_fingerprint(annotations, &Fingerprint::new(new.fingerprint.clone()));
+    annotations::set_fingerprints(ss, &annotations::parse_fingerprints(&new.fingerprint));
 }
 
 /// Re-encrypts every sealed value of `ss` to `to` ([`open`], [`seal_opened`],

@@ -173,9 +173,8 @@ pub fn seal_secret<R: CryptoRng + ?Sized>(
 
     let mut top_annotations = BTreeMap::new();
     annotations::set_scope(&mut top_annotations, scope);
-    annotations::add_fingerprint(&mut top_annotations, key.fingerprint());
 
-    Ok(SealedSecret {
+    let mut sealed = SealedSecret {
         metadata: ObjectMeta {
             name: Some(name),
             namespace: Some(namespace).filter(|n| !n.is_empty()),
@@ -193,7 +192,14 @@ pub fn seal_secret<R: CryptoRng + ?Sized>(
             encrypted_data,
         },
         status: None,
-    })
+    };
+    // In both places: a plain Secret's top-level metadata then equals its template's,
+    // as in Go kubeseal's output, and upstream's /v1/rotate leaves the template alone.
+    // This also replaces any copy the input carried (a Secret read back from a cluster
+    // has the one of its own SealedSecret). The values are sealed already: the label
+    // depends on name, namespace and scope only.
+    annotations::set_fingerprints(&mut sealed, std::slice::from_ref(key.fingerprint()));
+    Ok(sealed)
 }
 
 /// The input's metadata minus what the server owns, the owner references and the
@@ -238,8 +244,21 @@ pub fn seal_raw<R: CryptoRng + ?Sized>(
 
 /// Merges a freshly sealed object into an existing one (`--merge-into`): sealed
 /// values, template labels, annotations and data from `new` win; the key
-/// fingerprints of both are kept.
+/// fingerprints of both are kept. When `existing` records no keys (sealed by Go
+/// kubeseal, or rotated by a Go controller) and keeps values of its own, the merged
+/// object records none either: naming only the new key would tell `kubeseal reseal`
+/// that the old values are current.
 pub fn merge_into(existing: &mut SealedSecret, new: SealedSecret) {
+    let mut keys = annotations::recorded_fingerprints(existing);
+    let keeps_unknown = keys.is_empty()
+        && (existing.spec.data.is_some()
+            || existing
+                .spec
+                .encrypted_data
+                .keys()
+                .any(|k| !new.spec.encrypted_data.contains_key(k)));
+    keys.extend(annotations::recorded_fingerprints(&new));
+
     existing.spec.encrypted_data.extend(new.spec.encrypted_data);
     let (old_t, new_t) = (&mut existing.spec.template, new.spec.template);
     if let Some(labels) = new_t.metadata.labels {
@@ -251,9 +270,8 @@ pub fn merge_into(existing: &mut SealedSecret, new: SealedSecret) {
     if let Some(data) = new_t.data {
         old_t.data.get_or_insert_default().extend(data);
     }
-    for fp in annotations::fingerprints(new.metadata.annotations.as_ref()) {
-        annotations::add_fingerprint(existing.metadata.annotations.get_or_insert_default(), &fp);
-    }
+    // After the template merge, which brought `new`'s copy of the annotation along.
+    annotations::set_fingerprints(existing, if keeps_unknown { &[] } else { &keys });
 }
 
 #[cfg(test)]

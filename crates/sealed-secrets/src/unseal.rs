@@ -186,7 +186,7 @@ impl UnsealCost {
     }
 }
 
-/// Unseals `ss` with `keys`, hinted keys first.
+/// Unseals `ss` with `keys`, hinted keys ([`annotations::key_hints`]) first.
 pub fn unseal(
     ss: &SealedSecret,
     keys: &KeyRing,
@@ -203,7 +203,7 @@ pub fn unseal_measured(
     cost: &mut UnsealCost,
 ) -> Result<UnsealedSecret, UnsealSecretError> {
     let label = label_of(ss);
-    let hints = annotations::fingerprints(ss.metadata.annotations.as_ref());
+    let hints = annotations::key_hints(ss);
 
     let mut secret = match &ss.spec.data {
         Some(blob) => unseal_v1(ss, keys, options, &label, &hints, blob, cost)?,

@@ -6,7 +6,10 @@
 //! `--cert`. A document whose fingerprint annotation already names exactly the
 //! newest key is left alone (unless `--force`); one without the annotation (sealed
 //! by Go kubeseal) is opened by trial offline, so an already-current one is not
-//! rewritten either.
+//! rewritten either. Only the top-level annotation counts here: the template's copy
+//! alone is what a Go controller's `/v1/rotate` leaves, naming the key from before
+//! it re-sealed, so it only orders the keys tried. A re-sealed document gets the
+//! annotation in both places.
 //!
 //! Exit status: 0 all done (or, with `--check`, everything current); 1 any error
 //! (unreadable file, undecryptable SealedSecret, write failure); 2 only with
@@ -28,7 +31,7 @@ use serde_json::Value;
 
 use sealed_secrets::rotate::{self, NewCiphertexts};
 use sealed_secrets::unseal::UnsealCost;
-use text::{Edit, FileFormat};
+use text::{Edit, FileFormat, OldAnnotation};
 
 use crate::cli::ResealArgs;
 use crate::cluster::Controller;
@@ -232,9 +235,10 @@ fn name_of(ss: &SealedSecret) -> String {
     )
 }
 
-/// The decision the fingerprint annotation alone allows.
+/// The decision the fingerprint annotation alone allows (the top-level record; a
+/// template copy alone may be stale, see the module docs).
 fn by_annotation(ss: &SealedSecret, newest: &Fingerprint, force: bool) -> Outcome {
-    let fps = annotations::fingerprints(ss.metadata.annotations.as_ref());
+    let fps = annotations::recorded_fingerprints(ss);
     if fps.is_empty() {
         Outcome::Unknown
     } else if fps.as_slice() == std::slice::from_ref(newest) && !force {
@@ -302,9 +306,9 @@ fn from_rotate(ss: &SealedSecret, body: &[u8], newest: &Fingerprint) -> Outcome 
             "the controller's reply does not hold the same items; left unchanged".into(),
         );
     }
-    let fingerprint = annotations::join_fingerprints(&annotations::fingerprints(
-        reply.metadata.annotations.as_ref(),
-    ));
+    // The top-level record only: a Go controller's reply keeps the template's copy as
+    // it was sent, naming the old key.
+    let fingerprint = annotations::join_fingerprints(&annotations::recorded_fingerprints(&reply));
     Outcome::Resealed(NewCiphertexts {
         encrypted_data: reply.spec.encrypted_data,
         data: reply.spec.data,
@@ -481,17 +485,33 @@ fn apply(value: &mut Value, item: Option<usize>, new: &NewCiphertexts) {
     if let Some(data) = &new.data {
         ss["spec"]["data"] = Value::String(data.clone());
     }
-    if !ss.get("metadata").is_some_and(Value::is_object) {
-        ss["metadata"] = Value::Object(Default::default());
+    // In both places, as sealing writes it (annotations::set_fingerprints).
+    for path in [&["metadata"][..], &["spec", "template", "metadata"]] {
+        let mut at = &mut *ss;
+        for key in path {
+            at = object_at(at, key);
+        }
+        object_at(at, "annotations")[annotations::KEY_FINGERPRINT] =
+            Value::String(new.fingerprint.clone());
     }
-    if !ss["metadata"]
-        .get("annotations")
-        .is_some_and(Value::is_object)
-    {
-        ss["metadata"]["annotations"] = Value::Object(Default::default());
+}
+
+/// `value[key]`, made an empty object first unless it is one.
+fn object_at<'v>(value: &'v mut Value, key: &str) -> &'v mut Value {
+    if !value.get(key).is_some_and(Value::is_object) {
+        value[key] = Value::Object(Default::default());
     }
-    ss["metadata"]["annotations"][annotations::KEY_FINGERPRINT] =
-        Value::String(new.fingerprint.clone());
+    &mut value[key]
+}
+
+/// The fingerprint annotation's raw value in one annotation map.
+fn fingerprint_value(
+    annotations: &Option<std::collections::BTreeMap<String, String>>,
+) -> Option<&str> {
+    annotations
+        .as_ref()
+        .and_then(|a| a.get(annotations::KEY_FINGERPRINT))
+        .map(String::as_str)
 }
 
 fn finish(plan: &Plan, outcomes: &[Vec<Option<Outcome>>], check: bool) -> FileReport {
@@ -506,7 +526,7 @@ fn finish(plan: &Plan, outcomes: &[Vec<Option<Outcome>>], check: bool) -> FileRe
     for (piece, outcomes) in plan.pieces.iter().zip(outcomes) {
         let mut want = piece.value.clone();
         let mut replacements: Vec<(&str, &str)> = Vec::new();
-        let mut olds: Vec<Option<&str>> = Vec::new();
+        let mut olds: Vec<OldAnnotation<'_>> = Vec::new();
         let mut annotation_new: Option<&str> = None;
         for (target, outcome) in piece.targets.iter().zip(outcomes) {
             report.sealed_secrets += 1;
@@ -540,15 +560,10 @@ fn finish(plan: &Plan, outcomes: &[Vec<Option<Outcome>>], check: bool) -> FileRe
                     if let (Some(old), Some(n)) = (&target.ss.spec.data, &new.data) {
                         replacements.push((old, n));
                     }
-                    olds.push(
-                        target
-                            .ss
-                            .metadata
-                            .annotations
-                            .as_ref()
-                            .and_then(|a| a.get(annotations::KEY_FINGERPRINT))
-                            .map(String::as_str),
-                    );
+                    olds.push(OldAnnotation {
+                        top: fingerprint_value(&target.ss.metadata.annotations),
+                        template: fingerprint_value(&target.ss.spec.template.metadata.annotations),
+                    });
                     annotation_new = Some(&new.fingerprint);
                     if let Some(w) = want.as_mut() {
                         apply(w, target.item, new);

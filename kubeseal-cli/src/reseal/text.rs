@@ -8,7 +8,8 @@
 //!
 //! A changed SealedSecret is first edited in place: each old ciphertext (a long
 //! random base64 string, so it occurs once) is replaced by the new one and the
-//! fingerprint annotation is updated or inserted. The edited text is parsed again
+//! fingerprint annotation is updated or inserted, on the top-level metadata and in
+//! `spec.template.metadata`. The edited text is parsed again
 //! and must equal the intended object; if it does not, the document is rendered
 //! anew (leading comments and the marker line kept). Either way the result is
 //! verified before it is used.
@@ -105,14 +106,28 @@ pub fn parse_piece(piece: &str, format: FileFormat) -> Result<Option<Value>, Str
 pub struct Edit<'a> {
     /// (old ciphertext, new ciphertext) pairs.
     pub replacements: Vec<(&'a str, &'a str)>,
-    /// The annotation to set.
+    /// The annotation to set, on the top-level metadata and in the template.
     pub annotation_key: &'a str,
-    /// Its current value on each changed SealedSecret of the document (one for a
-    /// plain document, several for a `List`), `None` where it is missing.
-    pub annotation_old: Vec<Option<&'a str>>,
+    /// Its current values on each changed SealedSecret of the document (one for a
+    /// plain document, several for a `List`).
+    pub annotation_old: Vec<OldAnnotation<'a>>,
     /// Its new value.
     pub annotation_new: &'a str,
 }
+
+/// The annotation's current value in its two places on one SealedSecret, `None`
+/// where it is missing.
+#[derive(Debug, Clone, Copy)]
+pub struct OldAnnotation<'a> {
+    /// On the top-level `metadata`.
+    pub top: Option<&'a str>,
+    /// In `spec.template.metadata`.
+    pub template: Option<&'a str>,
+}
+
+/// Where the annotation map sits: the top-level metadata, the template's.
+const TOP_METADATA: &[&str] = &["metadata"];
+const TEMPLATE_METADATA: &[&str] = &["spec", "template", "metadata"];
 
 /// The new text of `piece` whose parsed value must become `want`.
 pub fn edit_piece(
@@ -149,37 +164,55 @@ fn surgical(piece: &str, format: FileFormat, edit: &Edit<'_>) -> Option<String> 
             text = replace_once(&text, old, new)?;
         }
     }
-    match edit.annotation_old.as_slice() {
-        [None] => match format {
-            FileFormat::Yaml => insert_yaml(&text, edit),
-            FileFormat::Json => insert_json(&text, edit),
-        },
-        olds if olds.iter().all(Option::is_some) => {
-            // Replace the old value on every line that holds the annotation key.
-            let olds: Vec<&str> = olds.iter().flatten().copied().collect();
-            let mut out = String::with_capacity(text.len());
-            for line in text.split_inclusive('\n') {
-                let Some(at) = line.find(edit.annotation_key) else {
-                    out.push_str(line);
-                    continue;
-                };
-                let after = at + edit.annotation_key.len();
-                match olds
-                    .iter()
-                    .find_map(|old| line[after..].find(old).map(|i| (after + i, old.len())))
-                {
-                    Some((i, len)) => {
-                        out.push_str(&line[..i]);
-                        out.push_str(edit.annotation_new);
-                        out.push_str(&line[i + len..]);
-                    }
-                    None => out.push_str(line),
+    // Replace the old value on every line that holds the annotation key; the longest
+    // first, as one list can begin with another.
+    let mut olds: Vec<&str> = edit
+        .annotation_old
+        .iter()
+        .flat_map(|o| [o.top, o.template])
+        .flatten()
+        .collect();
+    olds.sort_by_key(|o| std::cmp::Reverse(o.len()));
+    if !olds.is_empty() {
+        let mut out = String::with_capacity(text.len());
+        for line in text.split_inclusive('\n') {
+            let Some(at) = line.find(edit.annotation_key) else {
+                out.push_str(line);
+                continue;
+            };
+            let after = at + edit.annotation_key.len();
+            match olds
+                .iter()
+                .find_map(|old| line[after..].find(old).map(|i| (after + i, old.len())))
+            {
+                Some((i, len)) => {
+                    out.push_str(&line[..i]);
+                    out.push_str(edit.annotation_new);
+                    out.push_str(&line[i + len..]);
                 }
+                None => out.push_str(line),
             }
-            Some(out)
         }
-        _ => None,
+        text = out;
     }
+    // Insert where it is missing; only in a plain document (in a `List` the places are
+    // nested under `items`: rendered anew instead).
+    let missing: Vec<&[&str]> = match edit.annotation_old.as_slice() {
+        [one] => [(one.top, TOP_METADATA), (one.template, TEMPLATE_METADATA)]
+            .into_iter()
+            .filter(|(old, _)| old.is_none())
+            .map(|(_, path)| path)
+            .collect(),
+        many if many.iter().all(|o| o.top.is_some() && o.template.is_some()) => Vec::new(),
+        _ => return None,
+    };
+    for path in missing {
+        text = match format {
+            FileFormat::Yaml => insert_yaml(&text, edit, path)?,
+            FileFormat::Json => insert_json(&text, edit, path)?,
+        };
+    }
+    Some(text)
 }
 
 fn indent_of(line: &str) -> usize {
@@ -191,16 +224,51 @@ fn is_content(line: &str) -> bool {
     !t.is_empty() && !t.starts_with('#')
 }
 
-/// Inserts the annotation under the top-level `metadata:` of a block-style YAML
-/// document.
-fn insert_yaml(text: &str, edit: &Edit<'_>) -> Option<String> {
+/// Whether `line` is `key:` at `indent` opening a block (nothing after the colon but
+/// a comment).
+fn opens_block(line: &str, indent: usize, key: &str) -> bool {
+    indent_of(line) == indent
+        && line[indent..]
+            .strip_prefix(key)
+            .and_then(|rest| rest.strip_prefix(':'))
+            .is_some_and(|rest| {
+                let rest = rest.trim();
+                rest.is_empty() || rest.starts_with('#')
+            })
+}
+
+/// The block `key:` at `indent` among `lines[from..to]`: the index of its line, the
+/// end of its block, and the indent of its first child.
+fn find_block(
+    lines: &[&str],
+    (from, to): (usize, usize),
+    indent: usize,
+    key: &str,
+) -> Option<(usize, usize, usize)> {
+    let at = (from..to).find(|&i| opens_block(lines[i], indent, key))?;
+    let end = (at + 1..to)
+        .find(|&i| is_content(lines[i]) && indent_of(lines[i]) <= indent)
+        .unwrap_or(to);
+    let child = (at + 1..end).find(|&i| is_content(lines[i]))?;
+    Some((at, end, indent_of(lines[child])))
+}
+
+/// Inserts the annotation into the block-style YAML mapping at `path` (each key a
+/// block of the one before, the first at column 0).
+fn insert_yaml(text: &str, edit: &Edit<'_>, path: &[&str]) -> Option<String> {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    let meta = lines.iter().position(|l| l.trim_end() == "metadata:")?;
-    let child = lines[meta + 1..].iter().find(|l| is_content(l))?;
-    let indent = indent_of(child);
-    if indent == 0 {
-        return None;
+    let (mut range, mut indent, mut step) = ((0, lines.len()), 0, None);
+    let mut meta = 0;
+    for key in path {
+        let (at, end, child) = find_block(&lines, range, indent, key)?;
+        if child <= indent {
+            return None;
+        }
+        // The file's indentation step, for a new `annotations:` block.
+        step.get_or_insert(child - indent);
+        (range, indent, meta) = ((at + 1, end), child, at);
     }
+    let step = step?;
     // Keep the file's line endings.
     let eol = if lines[meta].ends_with("\r\n") {
         "\r\n"
@@ -215,38 +283,25 @@ fn insert_yaml(text: &str, edit: &Edit<'_>) -> Option<String> {
             edit.annotation_new
         )
     };
-    let mut at = meta + 1;
-    let mut insert = None;
-    while at < lines.len() {
-        let line = lines[at];
-        if is_content(line) {
-            if indent_of(line) < indent {
-                break;
-            }
-            if indent_of(line) == indent
-                && line.trim_end() == format!("{}annotations:", " ".repeat(indent))
-            {
-                let inner = lines[at + 1..].iter().find(|l| is_content(l))?;
-                let inner_indent = indent_of(inner);
-                if inner_indent <= indent {
-                    return None;
-                }
-                insert = Some((at + 1, entry(inner_indent)));
-                break;
-            }
+    let (at, new_lines) = match find_block(&lines, range, indent, "annotations") {
+        Some((ann, _, inner)) if inner > indent => (ann + 1, entry(inner)),
+        Some(_) => return None,
+        None if lines[range.0..range.1]
+            .iter()
+            .any(|l| l.trim_start().starts_with("annotations:")) =>
+        {
+            // A flow-style `annotations: {...}`: leave it to re-rendering.
+            return None;
         }
-        at += 1;
-    }
-    let (at, new_lines) = insert.unwrap_or_else(|| {
-        (
-            meta + 1,
+        None => (
+            range.0,
             format!(
                 "{}annotations:{eol}{}",
                 " ".repeat(indent),
-                entry(indent * 2)
+                entry(indent + step)
             ),
-        )
-    });
+        ),
+    };
     let mut out = String::with_capacity(text.len() + new_lines.len());
     for line in &lines[..at] {
         out.push_str(line);
@@ -258,10 +313,37 @@ fn insert_yaml(text: &str, edit: &Edit<'_>) -> Option<String> {
     Some(out)
 }
 
-/// Inserts the annotation into the first `"metadata": {` object of a JSON value.
-fn insert_json(text: &str, edit: &Edit<'_>) -> Option<String> {
-    let meta = text.find("\"metadata\"")?;
-    let open = meta + text[meta..].find('{')?;
+/// The end (exclusive) of the JSON value starting at `start`.
+fn json_value_end(text: &str, start: usize) -> Option<usize> {
+    let mut stream =
+        serde_json::Deserializer::from_str(&text[start..]).into_iter::<serde::de::IgnoredAny>();
+    stream.next()?.ok()?;
+    Some(start + stream.byte_offset())
+}
+
+/// The offset of the `{` of the object at `path` (each key searched inside the object
+/// found for the one before).
+fn json_object_at(text: &str, path: &[&str]) -> Option<usize> {
+    let (mut from, mut to) = (0, text.len());
+    let mut open = None;
+    for key in path {
+        let name = format!("\"{key}\"");
+        let at = from + text[from..to].find(&name)?;
+        let brace = at + name.len() + text[at + name.len()..to].find('{')?;
+        // Only `"key": {` (whitespace and the colon between).
+        if text[at + name.len()..brace].trim() != ":" {
+            return None;
+        }
+        (from, to) = (brace + 1, json_value_end(text, brace)?);
+        open = Some(brace);
+    }
+    open
+}
+
+/// Inserts the annotation into the JSON object at `path`.
+fn insert_json(text: &str, edit: &Edit<'_>, path: &[&str]) -> Option<String> {
+    let open = json_object_at(text, path)?;
+    let close = json_value_end(text, open)?;
     let ws_len = text[open + 1..].len() - text[open + 1..].trim_start().len();
     let ws = &text[open + 1..open + 1 + ws_len];
     let entry = format!("\"{}\": \"{}\"", edit.annotation_key, edit.annotation_new);
@@ -275,9 +357,9 @@ fn insert_json(text: &str, edit: &Edit<'_>) -> Option<String> {
     if text[body_start..].starts_with('}') {
         return None;
     }
-    if let Some(rel) = text[open..].find("\"annotations\"") {
+    if let Some(rel) = text[open..close].find("\"annotations\"") {
         let ann = open + rel;
-        let ann_open = ann + text[ann..].find('{')?;
+        let ann_open = ann + text[ann..close].find('{')?;
         let aws_len = text[ann_open + 1..].len() - text[ann_open + 1..].trim_start().len();
         let aws = &text[ann_open + 1..ann_open + 1 + aws_len];
         let at = ann_open + 1 + aws_len;
@@ -375,26 +457,54 @@ mod tests {
         assert!(split_json("{\"a\": ").is_err());
     }
 
-    fn edit<'a>(old: Option<&'a str>) -> Edit<'a> {
+    fn edit<'a>(top: Option<&'a str>, template: Option<&'a str>) -> Edit<'a> {
         Edit {
             replacements: vec![("OLDCIPHER", "NEWCIPHER")],
             annotation_key: "x.io/fp",
-            annotation_old: vec![old],
+            annotation_old: vec![OldAnnotation { top, template }],
             annotation_new: "SHA256:new",
         }
     }
 
+    /// The intended object: `extra` annotations on top of the new fingerprint, per place.
+    fn want(top_extra: Value, template_extra: Value) -> Value {
+        let with_fp = |extra: Value| {
+            let mut a = extra;
+            a["x.io/fp"] = json!("SHA256:new");
+            a
+        };
+        json!({"kind": "SealedSecret",
+            "metadata": {"name": "a", "annotations": with_fp(top_extra)},
+            "spec": {"encryptedData": {"k": "NEWCIPHER"},
+                     "template": {"metadata": {"name": "a", "annotations": with_fp(template_extra)}}}})
+    }
+
     #[test]
-    fn yaml_edit_keeps_comments_and_inserts_annotation() {
-        let piece = "---\n# leading\nkind: SealedSecret\nmetadata:\n  name: a # trailing\nspec:\n  encryptedData:\n    k: OLDCIPHER # note\n";
-        let want = json!({"kind": "SealedSecret", "metadata": {"name": "a", "annotations": {"x.io/fp": "SHA256:new"}}, "spec": {"encryptedData": {"k": "NEWCIPHER"}}});
-        let out = edit_piece(piece, FileFormat::Yaml, &edit(None), &want).unwrap();
+    fn yaml_edit_keeps_comments_and_inserts_the_annotation_in_both_places() {
+        let piece = "---\n# leading\nkind: SealedSecret\nmetadata:\n  name: a # trailing\nspec:\n  encryptedData:\n    k: OLDCIPHER # note\n  template: # kept\n    metadata:\n      name: a\n";
+        let out = edit_piece(
+            piece,
+            FileFormat::Yaml,
+            &edit(None, None),
+            &want(json!({}), json!({})),
+        )
+        .unwrap();
         assert_eq!(
             out,
-            "---\n# leading\nkind: SealedSecret\nmetadata:\n  annotations:\n    x.io/fp: SHA256:new\n  name: a # trailing\nspec:\n  encryptedData:\n    k: NEWCIPHER # note\n"
+            "---\n# leading\nkind: SealedSecret\nmetadata:\n  annotations:\n    x.io/fp: SHA256:new\n  name: a # trailing\nspec:\n  encryptedData:\n    k: NEWCIPHER # note\n  template: # kept\n    metadata:\n      annotations:\n        x.io/fp: SHA256:new\n      name: a\n"
         );
-        let piece = "kind: SealedSecret\nmetadata:\n    annotations:\n        x.io/fp: SHA256:old\n    name: a\nspec:\n    encryptedData:\n        k: 'OLDCIPHER'\n";
-        let out = edit_piece(piece, FileFormat::Yaml, &edit(Some("SHA256:old")), &want).unwrap();
+    }
+
+    #[test]
+    fn yaml_edit_replaces_both_copies_in_place() {
+        let piece = "kind: SealedSecret\nmetadata:\n    annotations:\n        x.io/fp: SHA256:old\n    name: a\nspec:\n    encryptedData:\n        k: 'OLDCIPHER'\n    template:\n        metadata:\n            annotations:\n                x.io/fp: SHA256:old\n            name: a\n";
+        let out = edit_piece(
+            piece,
+            FileFormat::Yaml,
+            &edit(Some("SHA256:old"), Some("SHA256:old")),
+            &want(json!({}), json!({})),
+        )
+        .unwrap();
         assert_eq!(
             out,
             piece
@@ -404,24 +514,66 @@ mod tests {
     }
 
     #[test]
+    fn yaml_edit_adds_the_template_copy_to_a_top_level_only_document() {
+        // What kubeseal wrote before the annotation went into the template too.
+        let piece = "kind: SealedSecret\nmetadata:\n  annotations:\n    x.io/fp: SHA256:old\n  name: a\nspec:\n  template:\n    metadata:\n      annotations:\n        team: ops\n      name: a\n  encryptedData:\n    k: OLDCIPHER\n";
+        let out = edit_piece(
+            piece,
+            FileFormat::Yaml,
+            &edit(Some("SHA256:old"), None),
+            &want(json!({}), json!({"team": "ops"})),
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "kind: SealedSecret\nmetadata:\n  annotations:\n    x.io/fp: SHA256:new\n  name: a\nspec:\n  template:\n    metadata:\n      annotations:\n        x.io/fp: SHA256:new\n        team: ops\n      name: a\n  encryptedData:\n    k: NEWCIPHER\n"
+        );
+    }
+
+    #[test]
+    fn yaml_edit_restores_the_top_level_copy_upstream_rotate_dropped() {
+        let piece = "kind: SealedSecret\nmetadata:\n  annotations:\n    sealedsecrets.bitnami.com/namespace-wide: \"true\"\n  name: a\nspec:\n  encryptedData:\n    k: OLDCIPHER\n  template:\n    metadata:\n      annotations:\n        x.io/fp: SHA256:old\n      name: a\n";
+        let out = edit_piece(
+            piece,
+            FileFormat::Yaml,
+            &edit(None, Some("SHA256:old")),
+            &want(
+                json!({"sealedsecrets.bitnami.com/namespace-wide": "true"}),
+                json!({}),
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "kind: SealedSecret\nmetadata:\n  annotations:\n    x.io/fp: SHA256:new\n    sealedsecrets.bitnami.com/namespace-wide: \"true\"\n  name: a\nspec:\n  encryptedData:\n    k: NEWCIPHER\n  template:\n    metadata:\n      annotations:\n        x.io/fp: SHA256:new\n      name: a\n"
+        );
+    }
+
+    #[test]
     fn crlf_files_keep_crlf() {
-        let piece = "kind: SealedSecret\r\nmetadata:\r\n  name: a\r\nspec:\r\n  encryptedData:\r\n    k: OLDCIPHER\r\n";
-        let want = json!({"kind": "SealedSecret", "metadata": {"name": "a", "annotations": {"x.io/fp": "SHA256:new"}}, "spec": {"encryptedData": {"k": "NEWCIPHER"}}});
-        let out = edit_piece(piece, FileFormat::Yaml, &edit(None), &want).unwrap();
+        let piece = "kind: SealedSecret\r\nmetadata:\r\n  name: a\r\nspec:\r\n  encryptedData:\r\n    k: OLDCIPHER\r\n  template:\r\n    metadata:\r\n      name: a\r\n";
+        let out = edit_piece(
+            piece,
+            FileFormat::Yaml,
+            &edit(None, None),
+            &want(json!({}), json!({})),
+        )
+        .unwrap();
         assert_eq!(
             out.matches('\n').count(),
             out.matches("\r\n").count(),
             "{out:?}"
         );
         assert!(out.contains("NEWCIPHER"));
+        assert_eq!(out.matches("x.io/fp: SHA256:new\r\n").count(), 2, "{out:?}");
     }
 
     #[test]
     fn yaml_falls_back_to_rendering_and_keeps_comments_around() {
         // A folded ciphertext cannot be replaced in place.
-        let piece = "--- # top\n# lead\nkind: SealedSecret\nmetadata: {name: a}\nspec:\n  encryptedData:\n    k: OLD\n      CIPHER\n# after\n";
-        let want = json!({"kind": "SealedSecret", "metadata": {"name": "a", "annotations": {"x.io/fp": "SHA256:new"}}, "spec": {"encryptedData": {"k": "NEWCIPHER"}}});
-        let out = edit_piece(piece, FileFormat::Yaml, &edit(None), &want).unwrap();
+        let piece = "--- # top\n# lead\nkind: SealedSecret\nmetadata: {name: a}\nspec:\n  encryptedData:\n    k: OLD\n      CIPHER\n  template: {metadata: {name: a}}\n# after\n";
+        let want = want(json!({}), json!({}));
+        let out = edit_piece(piece, FileFormat::Yaml, &edit(None, None), &want).unwrap();
         assert!(
             out.starts_with("--- # top\n# lead\nkind: SealedSecret\n"),
             "{out}"
@@ -431,21 +583,39 @@ mod tests {
     }
 
     #[test]
-    fn json_edit_inserts_annotation() {
-        let piece = "\n{\n  \"kind\": \"SealedSecret\",\n  \"metadata\": {\n    \"name\": \"a\"\n  },\n  \"spec\": {\"encryptedData\": {\"k\": \"OLDCIPHER\"}}\n}";
-        let want = json!({"kind": "SealedSecret", "metadata": {"name": "a", "annotations": {"x.io/fp": "SHA256:new"}}, "spec": {"encryptedData": {"k": "NEWCIPHER"}}});
-        let out = edit_piece(piece, FileFormat::Json, &edit(None), &want).unwrap();
+    fn json_edit_inserts_the_annotation_in_both_places() {
+        let piece = "\n{\n  \"kind\": \"SealedSecret\",\n  \"metadata\": {\n    \"name\": \"a\"\n  },\n  \"spec\": {\n    \"template\": {\n      \"metadata\": {\n        \"name\": \"a\"\n      }\n    },\n    \"encryptedData\": {\"k\": \"OLDCIPHER\"}\n  }\n}";
+        let out = edit_piece(
+            piece,
+            FileFormat::Json,
+            &edit(None, None),
+            &want(json!({}), json!({})),
+        )
+        .unwrap();
         assert!(out.contains("\"metadata\": {\n    \"annotations\": {\n      \"x.io/fp\": \"SHA256:new\"\n    },\n    \"name\": \"a\""), "{out}");
-        let piece2 = piece.replace(
-            "\"name\": \"a\"",
-            "\"annotations\": {\n      \"o\": \"p\"\n    },\n    \"name\": \"a\"",
-        );
-        let mut want2 = want.clone();
-        want2["metadata"]["annotations"]["o"] = json!("p");
-        let out = edit_piece(&piece2, FileFormat::Json, &edit(None), &want2).unwrap();
+        assert!(out.contains("\"metadata\": {\n        \"annotations\": {\n          \"x.io/fp\": \"SHA256:new\"\n        },\n        \"name\": \"a\""), "{out}");
         assert!(
-            out.contains("\"x.io/fp\": \"SHA256:new\",\n      \"o\": \"p\""),
+            out.find("\"template\"") < out.find("\"encryptedData\""),
+            "edited in place, not rendered anew (which sorts the keys): {out}"
+        );
+
+        // Existing template annotations are added to; the top-level object gets its own
+        // map rather than the template's (which comes later in the text).
+        let piece2 = piece.replace(
+            "        \"name\": \"a\"",
+            "        \"annotations\": {\n          \"o\": \"p\"\n        },\n        \"name\": \"a\"",
+        );
+        let out = edit_piece(
+            &piece2,
+            FileFormat::Json,
+            &edit(None, None),
+            &want(json!({}), json!({"o": "p"})),
+        )
+        .unwrap();
+        assert!(
+            out.contains("\"x.io/fp\": \"SHA256:new\",\n          \"o\": \"p\""),
             "{out}"
         );
+        assert!(out.contains("\"metadata\": {\n    \"annotations\": {\n      \"x.io/fp\": \"SHA256:new\"\n    },\n    \"name\": \"a\""), "{out}");
     }
 }
