@@ -53,14 +53,18 @@ pub(crate) fn sprintf(format: &[u8], args: &[Value]) -> Result<Vec<u8>, CallErro
             i += 1;
         }
         let mut good_index = true;
-        if let Some((n, after)) = arg_index(format, i) {
-            i = after;
-            reordered = true;
-            match n.checked_sub(1).filter(|k| *k < args.len()) {
-                Some(k) => next = k,
-                None => good_index = false,
+        // `%[n]`: the next argument is the n-th (before a `*` width or the verb).
+        let mut take_index = |i: &mut usize, next: &mut usize| {
+            if let Some((n, after)) = arg_index(format, *i) {
+                *i = after;
+                reordered = true;
+                match n.checked_sub(1).filter(|k| *k < args.len()) {
+                    Some(k) => *next = k,
+                    None => good_index = false,
+                }
             }
-        }
+        };
+        take_index(&mut i, &mut next);
         let mut bad_width = false;
         if format.get(i) == Some(&b'*') {
             i += 1;
@@ -106,14 +110,7 @@ pub(crate) fn sprintf(format: &[u8], args: &[Value]) -> Result<Vec<u8>, CallErro
         if spec.wid.is_some_and(|w| w > 1_000_000) || spec.prec.is_some_and(|p| p > 1_000_000) {
             return Err(CallError::TooLarge);
         }
-        if let Some((n, after)) = arg_index(format, i) {
-            i = after;
-            reordered = true;
-            match n.checked_sub(1).filter(|k| *k < args.len()) {
-                Some(k) => next = k,
-                None => good_index = false,
-            }
-        }
+        take_index(&mut i, &mut next);
         let Some(verb) = decode_char(&format[i..]) else {
             out.extend_from_slice(b"%!(NOVERB)");
             break;

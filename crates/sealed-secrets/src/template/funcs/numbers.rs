@@ -102,28 +102,14 @@ pub(super) fn to_decimal(a: Vec<Value>) -> CallResult {
 }
 
 fn until_step_vec(start: i64, stop: i64, step: i64) -> Result<Vec<i64>, CallError> {
+    // Counting down needs a negative step, up a positive one; else nothing.
+    let down = stop < start;
+    if (down && step >= 0) || (!down && step <= 0) {
+        return Ok(Vec::new());
+    }
     let mut v = Vec::new();
     let mut i = start;
-    if stop < start {
-        if step >= 0 {
-            return Ok(v);
-        }
-        while i > stop {
-            v.push(i);
-            if v.len() > MAX_ITEMS {
-                return Err(CallError::TooLarge);
-            }
-            i = match i.checked_add(step) {
-                Some(n) => n,
-                None => break,
-            };
-        }
-        return Ok(v);
-    }
-    if step <= 0 {
-        return Ok(v);
-    }
-    while i < stop {
+    while if down { i > stop } else { i < stop } {
         v.push(i);
         if v.len() > MAX_ITEMS {
             return Err(CallError::TooLarge);

@@ -139,21 +139,28 @@ pub(super) fn trunc(a: Vec<Value>) -> CallResult {
     string(out)
 }
 
-pub(super) fn trim(a: Vec<Value>) -> CallResult {
-    let rs = runes(arg(&a, 0));
-    let start = rs.iter().position(|c| !is_space(*c)).unwrap_or(rs.len());
-    let end = rs
+/// `s` without the runes `cut` matches at either end (Go's `strings.TrimFunc`); the
+/// bytes in between are kept as they are.
+fn trim_by(s: &[u8], cut: impl Fn(char) -> bool) -> &[u8] {
+    let mut spans = Vec::new();
+    let mut i = 0;
+    while i < s.len() {
+        let (c, n) = decode_rune(&s[i..]);
+        spans.push((i, i + n, c));
+        i += n;
+    }
+    let Some(first) = spans.iter().position(|&(_, _, c)| !cut(c)) else {
+        return &[];
+    };
+    let last = spans
         .iter()
-        .rposition(|c| !is_space(*c))
-        .map_or(start, |e| e + 1);
-    // Only trimmed ends are re-encoded; Go keeps the inner bytes as they are.
-    let s = arg(&a, 0);
-    let lead: usize = rs[..start].iter().map(|c| c.len_utf8()).sum();
-    let trail: usize = rs[end.max(start)..].iter().map(|c| c.len_utf8()).sum();
-    string(
-        s.get(lead..s.len().saturating_sub(trail))
-            .unwrap_or_default(),
-    )
+        .rposition(|&(_, _, c)| !cut(c))
+        .unwrap_or(first);
+    &s[spans[first].0..spans[last].1]
+}
+
+pub(super) fn trim(a: Vec<Value>) -> CallResult {
+    string(trim_by(arg(&a, 0), is_space))
 }
 
 pub(super) fn upper(a: Vec<Value>) -> CallResult {
@@ -239,19 +246,7 @@ pub(super) fn repeat(a: Vec<Value>) -> CallResult {
 
 pub(super) fn trim_all(a: Vec<Value>) -> CallResult {
     let cut: Vec<char> = runes(arg(&a, 0));
-    let s = arg(&a, 1);
-    let rs = runes(s);
-    let start = rs.iter().position(|c| !cut.contains(c)).unwrap_or(rs.len());
-    let end = rs
-        .iter()
-        .rposition(|c| !cut.contains(c))
-        .map_or(start, |e| e + 1);
-    let lead: usize = rs[..start].iter().map(|c| c.len_utf8()).sum();
-    let trail: usize = rs[end.max(start)..].iter().map(|c| c.len_utf8()).sum();
-    string(
-        s.get(lead..s.len().saturating_sub(trail))
-            .unwrap_or_default(),
-    )
+    string(trim_by(arg(&a, 1), |c| cut.contains(&c)))
 }
 
 pub(super) fn trim_suffix(a: Vec<Value>) -> CallResult {
