@@ -37,9 +37,6 @@ struct Go {
 const DIFFERENCES: &[(&str, &str)] = &[
     ("number-imaginary", "complex numbers are not supported"),
     ("buildCustomCert", "certificate functions are not provided"),
-    ("semver-fields", "semver is not provided"),
-    ("semver-string", "semver is not provided"),
-    ("semverCompare", "semverCompare is not provided"),
     ("dateInZone-utc-epoch", "date functions are not provided"),
     (
         "htmlDateInZone-utc-epoch",

@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 
 use super::funcs::{self, Func, Ty};
 use super::parse::{Arg, Branch, Command, Node, Number, Pipeline, Tree};
-use super::value::{self, Bytes, MapTy, Value};
+use super::value::{self, Bytes, IntTy, MapTy, Value};
 
 /// Most work one template may do (nodes walked, range iterations, calls); beyond it
 /// the template is refused rather than holding the controller.
@@ -374,6 +374,21 @@ impl<'t> Exec<'t> {
                 }
                 Ok(m.borrow().get(name).cloned().unwrap_or(Value::Missing))
             }
+            // The methods of `*semver.Version` that take no argument.
+            Value::Semver(v) if !has_args => Ok(match name {
+                "Major" => Value::Int(v.major as i64, IntTy::Uint64),
+                "Minor" => Value::Int(v.minor as i64, IntTy::Uint64),
+                "Patch" => Value::Int(v.patch as i64, IntTy::Uint64),
+                "Prerelease" => Value::str(v.pre.as_bytes()),
+                "Metadata" => Value::str(v.metadata.as_bytes()),
+                "Original" => Value::str(v.original.as_bytes()),
+                "String" => Value::string(v.text()),
+                _ => {
+                    return self.fail(format!(
+                        "can't evaluate field {name} in type *semver.Version"
+                    ));
+                }
+            }),
             other => self.fail(format!(
                 "can't evaluate field {name} in type {}",
                 other.type_name()

@@ -26,12 +26,16 @@ pub(super) enum Value {
     List(Rc<Vec<Value>>, ListTy),
     /// Go maps are references: `set`, `unset` and `merge` change them in place.
     Map(Rc<RefCell<BTreeMap<String, Value>>>, MapTy),
+    /// Sprig's `semver`: a `*semver.Version`, read through its methods.
+    Semver(Rc<super::funcs::semver::Semver>),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum IntTy {
     Int,
     Int64,
+    /// A version's `Major`, `Minor`, `Patch`.
+    Uint64,
 }
 
 /// The Go element type of a slice.
@@ -87,6 +91,7 @@ impl Value {
             Value::Str(s) => !s.is_empty(),
             Value::List(l, _) => !l.is_empty(),
             Value::Map(m, _) => !m.borrow().is_empty(),
+            Value::Semver(_) => true,
         }
     }
 
@@ -97,8 +102,10 @@ impl Value {
             Value::Bool(_) => "bool",
             Value::Int(_, IntTy::Int) => "int",
             Value::Int(_, IntTy::Int64) => "int64",
+            Value::Int(_, IntTy::Uint64) => "uint64",
             Value::Float(_) => "float64",
             Value::Str(_) => "string",
+            Value::Semver(_) => "*semver.Version",
             Value::List(_, ListTy::Any) => "[]interface {}",
             Value::List(_, ListTy::Str) => "[]string",
             Value::List(_, ListTy::Int) => "[]int",
@@ -115,8 +122,10 @@ impl Value {
             Value::Bool(_) => "bool",
             Value::Int(_, IntTy::Int) => "int",
             Value::Int(_, IntTy::Int64) => "int64",
+            Value::Int(_, IntTy::Uint64) => "uint64",
             Value::Float(_) => "float64",
             Value::Str(_) => "string",
+            Value::Semver(_) => "ptr",
             Value::List(..) => "slice",
             Value::Map(..) => "map",
         }
@@ -161,6 +170,7 @@ fn sprint_depth(v: &Value, out: &mut Vec<u8>, depth: usize) {
         Value::Int(i, _) => out.extend_from_slice(i.to_string().as_bytes()),
         Value::Float(f) => out.extend_from_slice(format_float_g(*f).as_bytes()),
         Value::Str(s) => out.extend_from_slice(s),
+        Value::Semver(v) => out.extend_from_slice(v.text().as_bytes()),
         Value::List(items, _) => {
             out.push(b'[');
             for (i, item) in items.iter().enumerate() {

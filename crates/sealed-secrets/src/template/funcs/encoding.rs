@@ -280,6 +280,8 @@ fn json_encode(
         Value::Int(i, _) => out.extend_from_slice(i.to_string().as_bytes()),
         Value::Float(f) => out.extend_from_slice(json_float(*f)?.as_bytes()),
         Value::Str(s) => json_string(out, s, html),
+        // `Version.MarshalJSON`: its string.
+        Value::Semver(sv) => json_string(out, sv.text().as_bytes(), html),
         Value::List(items, _) => {
             out.push(b'[');
             for (i, item) in items.iter().enumerate() {

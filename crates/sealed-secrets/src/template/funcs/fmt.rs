@@ -239,6 +239,13 @@ fn print_arg(out: &mut Vec<u8>, arg: &Value, verb: char, spec: Spec, depth: usiz
         return;
     }
     match arg {
+        // A `fmt.Stringer`: the string verbs print its String().
+        Value::Semver(sv) => match verb {
+            'v' | 's' | 'q' | 'x' | 'X' => {
+                print_arg(out, &Value::string(sv.text()), verb, spec, depth);
+            }
+            _ => bad_verb(out, arg, verb, spec),
+        },
         Value::Missing | Value::Nil => {
             if verb == 'v' || depth > 0 {
                 pad(

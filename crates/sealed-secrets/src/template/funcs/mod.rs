@@ -11,6 +11,7 @@ mod encoding;
 pub(super) mod fmt;
 mod numbers;
 mod random;
+pub(super) mod semver;
 mod strings;
 mod time;
 mod url;
@@ -254,6 +255,9 @@ static FUNCS: &[Func] = &[
         &[Int, Str, Str, Str, Str],
         crypto::derive_password,
     ),
+    // Sprig: versions.
+    f("semver", &[Str], semver::semver),
+    f("semverCompare", &[Str, Str], semver::semver_compare),
     // Sprig: URLs.
     f("urlParse", &[Str], url::url_parse),
     f("urlJoin", &[MapAny], url::url_join),
@@ -380,9 +384,9 @@ static FUNCS: &[Func] = &[
     v("dig", &[], Any, collections::dig),
 ];
 
-/// Sprig functions upstream allows that we do not provide (yet): randomness and
-/// the clock make no sense in a value that is re-rendered on every reconcile, and
-/// the certificate and password generators are not implemented.
+/// Sprig functions upstream allows that we do not provide (yet): the clock's value
+/// changes on every render and its time zones depend on the image's tzdata, and the
+/// certificate and key generators are not implemented (docs/templates.md).
 const NOT_PROVIDED: &[&str] = &[
     "ago",
     "date",
@@ -406,8 +410,6 @@ const NOT_PROVIDED: &[&str] = &[
     "genSelfSignedCertWithKey",
     "genSignedCert",
     "genSignedCertWithKey",
-    "semver",
-    "semverCompare",
 ];
 
 /// Steps a call costs beyond the one every call costs: scrypt and bcrypt take
