@@ -442,7 +442,9 @@ pub(super) fn quote(a: Vec<Value>) -> CallResult {
     string(parts.join(" "))
 }
 
-pub(super) fn squote(a: Vec<Value>) -> CallResult {
+/// The non-nil arguments as text, space-separated, each between `quote` bytes
+/// (Sprig's `squote` and `cat`, which drop nils).
+fn join_present(a: &[Value], quote: &[u8]) -> CallResult {
     let mut out = Vec::new();
     for v in a
         .iter()
@@ -451,29 +453,22 @@ pub(super) fn squote(a: Vec<Value>) -> CallResult {
         if !out.is_empty() {
             out.push(b' ');
         }
-        out.push(b'\'');
+        out.extend_from_slice(quote);
         out.extend_from_slice(&strval(v));
-        out.push(b'\'');
-    }
-    string(out)
-}
-
-pub(super) fn cat(a: Vec<Value>) -> CallResult {
-    let mut out = Vec::new();
-    for v in a
-        .iter()
-        .filter(|v| !matches!(v, Value::Nil | Value::Missing))
-    {
-        if !out.is_empty() {
-            out.push(b' ');
-        }
-        out.extend_from_slice(&strval(v));
+        out.extend_from_slice(quote);
         if out.len() > super::MAX_LEN {
             return Err(super::CallError::TooLarge);
         }
     }
-    // Sprig trims the format's trailing space only, but `%v`s join with spaces.
     string(out)
+}
+
+pub(super) fn squote(a: Vec<Value>) -> CallResult {
+    join_present(&a, b"'")
+}
+
+pub(super) fn cat(a: Vec<Value>) -> CallResult {
+    join_present(&a, b"")
 }
 
 fn indent_bytes(n: usize, s: &[u8]) -> CallResult {
