@@ -22,7 +22,9 @@ use tokio_util::sync::CancellationToken;
 use crate::events::Recorder;
 use crate::keys::KeyRegistry;
 use crate::metrics::Metrics;
-use crate::reconcile::desired::{prune_sealed_secret_for_cache, prune_secret_for_cache};
+use crate::reconcile::desired::{
+    prune_sealed_secret_with_hash, prune_secret_for_cache, source_hash,
+};
 use crate::reconcile::{Context, Options, SecretLookup, error_policy, reconcile};
 
 /// Reconciles in flight at once: enough to keep API round trips overlapping while
@@ -85,17 +87,27 @@ pub async fn run(shared: Arc<Shared>, namespace: Option<String>, shutdown: Cance
 
     let (ss_reader, ss_writer) = reflector::store();
     let deletions = Arc::clone(&ctx);
+    let pending = Arc::clone(&ctx.pending);
     let sealed_secrets = watcher::watcher(ss_api, config.clone())
         .default_backoff()
-        .modify(prune_sealed_secret_for_cache)
+        .modify(move |ss| {
+            // Before the cache drops the ciphertexts: keep them for an unseal to come.
+            let hash = source_hash(ss);
+            pending.offer(ss, &hash);
+            prune_sealed_secret_with_hash(ss, hash);
+        })
         .reflect(ss_writer);
     let sealed_secrets = until_cancelled(sealed_secrets, shutdown.clone())
-        .inspect(move |event| {
-            if let Ok(Event::Delete(ss)) = event {
+        .inspect(move |event| match event {
+            Ok(Event::Delete(ss)) => {
+                deletions.pending.forget(ss);
                 let ctx = Arc::clone(&deletions);
                 let ss = ss.clone();
                 tokio::spawn(async move { ctx.on_deleted(&ss).await });
             }
+            // A new list: what it no longer holds must not stay kept.
+            Ok(Event::Init) => deletions.pending.clear(),
+            _ => {}
         })
         .applied_objects();
 

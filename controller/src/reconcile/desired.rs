@@ -141,6 +141,11 @@ pub fn expected_keys(ss: &SealedSecret) -> Option<BTreeSet<&str>> {
 /// the object again.
 pub fn prune_sealed_secret_for_cache(ss: &mut SealedSecret) {
     let hash = source_hash(ss);
+    prune_sealed_secret_with_hash(ss, hash);
+}
+
+/// [`prune_sealed_secret_for_cache`] with the object's [`source_hash`] already computed.
+pub fn prune_sealed_secret_with_hash(ss: &mut SealedSecret, hash: String) {
     let meta = &mut ss.metadata;
     meta.managed_fields = None;
     meta.creation_timestamp = None;

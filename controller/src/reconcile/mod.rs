@@ -4,6 +4,7 @@
 //! is a pure function in [`desired`] or [`status`].
 
 pub mod desired;
+pub mod pending;
 pub mod status;
 
 use std::collections::{BTreeSet, HashMap};
@@ -35,6 +36,7 @@ use desired::{
     FIELD_MANAGER, Freshness, Ownership, Write, is_up_to_date, listed_source_hash, ownership,
     plan_write, source_hash, unmanaged_message,
 };
+use pending::PendingCopies;
 use status::{Outcome, Record, next_status};
 
 /// The label whose value `condition_info` reports.
@@ -109,6 +111,8 @@ pub struct Context {
     pub options: Options,
     /// Existing Secrets.
     pub secrets: SecretLookup,
+    /// Full copies of the SealedSecrets waiting to be unsealed (the cache has none).
+    pub pending: Arc<PendingCopies>,
     /// Failures per SealedSecret since its last success.
     retries: Mutex<HashMap<ObjectRef<SealedSecret>, RetryState>>,
     /// Secrets we wrote or checked against their SealedSecret: their resourceVersion
@@ -158,6 +162,7 @@ impl Context {
             recorder,
             options,
             secrets,
+            pending: Arc::new(PendingCopies::new(pending::BUDGET_BYTES)),
             retries: Mutex::default(),
             verified: Mutex::default(),
             announced: Mutex::default(),
@@ -424,6 +429,10 @@ async fn sync(ss: &SealedSecret, ctx: &Context) -> Result<Synced, Error> {
     let ns = ss.namespace().unwrap_or_default();
     let name = ss.name_any();
     let (hash, stripped) = listed_source_hash(ss);
+    // Taken whatever the path below: a reconcile that needs no unseal frees it too.
+    let kept = ctx
+        .pending
+        .take(&ns, &name, ss.metadata.resource_version.as_deref());
 
     let mut existing_meta = ctx.secret_metadata(&ns, &name).await?;
     let mut freshness = ctx.freshness(&ns, &name, existing_meta.as_ref());
@@ -462,16 +471,21 @@ async fn sync(ss: &SealedSecret, ctx: &Context) -> Result<Synced, Error> {
         }
     }
 
-    // The cache holds no ciphertexts: read the object (a newer version than the
-    // cached one is fine: its own watch event follows and finds the work done).
+    // The cache holds no ciphertexts: take the copy the watch kept of this version,
+    // else read the object (a newer version than the cached one is fine: its own
+    // watch event follows and finds the work done).
     let full;
     let (ss, hash) = if stripped {
-        let api: Api<SealedSecret> = Api::namespaced(ctx.client.clone(), &ns);
-        full = api
-            .get_opt(&name)
-            .await
-            .map_err(Error::api("reading SealedSecret"))?
-            .ok_or(Error::Gone)?;
+        full = match kept {
+            Some(copy) => copy,
+            None => {
+                let api: Api<SealedSecret> = Api::namespaced(ctx.client.clone(), &ns);
+                api.get_opt(&name)
+                    .await
+                    .map_err(Error::api("reading SealedSecret"))?
+                    .ok_or(Error::Gone)?
+            }
+        };
         (&full, source_hash(&full))
     } else {
         (ss, hash)

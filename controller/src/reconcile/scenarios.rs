@@ -440,6 +440,36 @@ async fn a_cached_copy_without_ciphertexts_reads_the_object_before_unsealing() {
     assert_eq!(ctx.metrics.rsa_decryptions.get(), 1);
 }
 
+#[tokio::test]
+async fn a_cached_copy_whose_full_copy_the_watch_kept_needs_no_read_of_the_object() {
+    let (service, mut handle) = pair::<Request<Body>, Response<Body>>();
+    let ctx = context(Client::new(service, "default"));
+    let full = sealed_secret("db");
+    let expected_hash = source_hash(&full);
+    ctx.pending.offer(&full, &expected_hash);
+    let mut cached = full.clone();
+    super::desired::prune_sealed_secret_for_cache(&mut cached);
+    let server = tokio::spawn(async move {
+        reply(&mut handle, Method::GET, SECRET_DB, not_found()).await;
+        // No GET of the SealedSecret: straight to the live read of the Secret.
+        reply(&mut handle, Method::GET, SECRET_DB, not_found()).await;
+        let (_, body, send) = expect(&mut handle, Method::POST, SECRETS).await;
+        assert_eq!(body["data"]["password"], "aHVudGVyMg==");
+        send.send_response(respond(StatusCode::CREATED, &body));
+        let (_, body, send) = expect(&mut handle, Method::PATCH, STATUS_DB).await;
+        assert_eq!(body["status"]["sourceHash"], expected_hash.as_str());
+        send.send_response(respond(StatusCode::OK, &applied(&body)));
+        let (_, body, send) = expect(&mut handle, Method::POST, EVENTS).await;
+        send.send_response(respond(StatusCode::CREATED, &body));
+        expect_silence(&mut handle).await;
+    });
+    let action = reconcile(Arc::new(cached), Arc::clone(&ctx)).await.unwrap();
+    assert_eq!(action, Action::await_change());
+    server.await.unwrap();
+    assert_eq!(ctx.metrics.rsa_decryptions.get(), 1);
+    assert_eq!(ctx.pending.bytes(), 0, "the copy is given up once used");
+}
+
 /// The cache's copy of `app/db` (no ciphertexts, no status) and its Secret as this
 /// process wrote it (version 5) a moment ago: the status write that records it has not
 /// come back by watch yet.
@@ -463,6 +493,10 @@ async fn a_cached_copy_whose_secret_is_current_costs_no_read_of_the_object() {
     let (service, mut handle) = pair::<Request<Body>, Response<Body>>();
     let ctx = context(Client::new(service, "default"));
     let (cached, current) = cached_copy_and_its_current_secret(&ctx);
+    // The watch kept a full copy (the status has no hash yet): unused, it must go.
+    let full = sealed_secret("db");
+    ctx.pending.offer(&full, &source_hash(&full));
+    assert!(ctx.pending.bytes() > 0);
     let server = tokio::spawn(async move {
         reply(
             &mut handle,
@@ -492,6 +526,11 @@ async fn a_cached_copy_whose_secret_is_current_costs_no_read_of_the_object() {
     reconcile(Arc::new(cached), Arc::clone(&ctx)).await.unwrap();
     server.await.unwrap();
     assert_eq!(ctx.metrics.rsa_decryptions.get(), 0);
+    assert_eq!(
+        ctx.pending.bytes(),
+        0,
+        "a reconcile that needs no unseal frees the copy"
+    );
 }
 
 /// The reconcile our own Secret write triggers can run before the watch brings our
