@@ -184,7 +184,7 @@ pub struct Flags {
 }
 
 /// Default `--kubeclient-qps`. Upstream's is 5, at which a cold start of 10,000
-/// SealedSecrets (four requests each) takes over two hours (docs/compatibility.md).
+/// SealedSecrets (three requests each) takes 100 minutes (docs/compatibility.md).
 pub const DEFAULT_KUBECLIENT_QPS: f32 = 50.0;
 /// Default `--kubeclient-burst` (upstream: 10).
 pub const DEFAULT_KUBECLIENT_BURST: u32 = 100;
