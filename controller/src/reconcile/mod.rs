@@ -476,7 +476,7 @@ async fn sync(ss: &SealedSecret, ctx: &Context) -> Result<Synced, Error> {
     // watch event follows and finds the work done).
     let full;
     let (ss, hash) = if stripped {
-        full = match kept {
+        full = match kept.and_then(pending::Kept::into_object) {
             Some(copy) => copy,
             None => {
                 let api: Api<SealedSecret> = Api::namespaced(ctx.client.clone(), &ns);

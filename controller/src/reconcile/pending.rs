@@ -94,7 +94,7 @@ impl PendingCopies {
 
     /// The copy of `ns/name` at `version`, given up by the store (a failed reconcile
     /// reads the object on its retry). `None` when there is none of that version.
-    pub fn take(&self, ns: &str, name: &str, version: Option<&str>) -> Option<SealedSecret> {
+    pub fn take(&self, ns: &str, name: &str, version: Option<&str>) -> Option<Kept> {
         let key = (ns.to_owned(), name.to_owned());
         let mut inner = self.lock();
         let matches = inner
@@ -104,8 +104,7 @@ impl PendingCopies {
         if !matches {
             return None;
         }
-        let copy = inner.remove(&key)?;
-        serde_json::from_slice(&copy.json).ok()
+        inner.remove(&key).map(|c| Kept(c.json))
     }
 
     /// The object is gone.
@@ -124,6 +123,18 @@ impl PendingCopies {
     /// Bytes held.
     pub fn bytes(&self) -> usize {
         self.lock().bytes
+    }
+}
+
+/// A copy taken from the store, parsed only by a reconcile that unseals.
+#[derive(Debug)]
+pub struct Kept(Box<[u8]>);
+
+impl Kept {
+    /// The object. `None` if it does not parse back, which a copy we serialised
+    /// always does; the reconcile then reads the object.
+    pub fn into_object(self) -> Option<SealedSecret> {
+        serde_json::from_slice(&self.0).ok()
     }
 }
 
@@ -165,7 +176,10 @@ mod tests {
             copies.take("app", "db", Some("9")).is_none(),
             "another version"
         );
-        let copy = copies.take("app", "db", Some("10")).expect("kept");
+        let copy = copies
+            .take("app", "db", Some("10"))
+            .and_then(Kept::into_object)
+            .expect("kept");
         assert_eq!(copy.spec.encrypted_data, ss.spec.encrypted_data);
         assert!(copies.take("app", "db", Some("10")).is_none(), "given up");
         assert_eq!(copies.bytes(), 0);
@@ -216,7 +230,10 @@ mod tests {
             ),
         ]));
         copies.offer(&ss, "h");
-        let copy = copies.take("app", "db", Some("10")).unwrap();
+        let copy = copies
+            .take("app", "db", Some("10"))
+            .and_then(Kept::into_object)
+            .unwrap();
         assert_eq!(copy.metadata.managed_fields, None);
         let annotations = copy.metadata.annotations.unwrap();
         assert_eq!(

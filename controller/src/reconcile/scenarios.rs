@@ -400,25 +400,31 @@ async fn a_reconcile_waiting_for_the_secret_cache_ends_when_the_controller_stops
     assert_eq!(ctx.metrics.unseal_requests.get(), 0);
 }
 
-#[tokio::test]
-async fn a_cached_copy_without_ciphertexts_reads_the_object_before_unsealing() {
+/// A reconcile from the cache's copy of `app/db` (no ciphertexts) that unseals and
+/// creates the Secret: the ciphertexts come from the full copy the watch kept
+/// (`kept`), else from a GET of the object, never from the cache.
+async fn unseal_from_a_cached_copy(kept: bool) {
     let (service, mut handle) = pair::<Request<Body>, Response<Body>>();
     let ctx = context(Client::new(service, "default"));
     let full = sealed_secret("db");
     let expected_hash = source_hash(&full);
+    if kept {
+        ctx.pending.offer(&full, &expected_hash);
+    }
     let mut cached = full.clone();
     super::desired::prune_sealed_secret_for_cache(&mut cached);
     let full_json = serde_json::to_value(&full).unwrap();
     let server = tokio::spawn(async move {
         reply(&mut handle, Method::GET, SECRET_DB, not_found()).await;
-        // The ciphertexts come from the API server, not from the cache.
-        reply(
-            &mut handle,
-            Method::GET,
-            SEALED_SECRET_DB,
-            respond(StatusCode::OK, &full_json),
-        )
-        .await;
+        if !kept {
+            reply(
+                &mut handle,
+                Method::GET,
+                SEALED_SECRET_DB,
+                respond(StatusCode::OK, &full_json),
+            )
+            .await;
+        }
         reply(&mut handle, Method::GET, SECRET_DB, not_found()).await;
         let (_, body, send) = expect(&mut handle, Method::POST, SECRETS).await;
         assert_eq!(body["data"]["password"], "aHVudGVyMg==");
@@ -438,36 +444,17 @@ async fn a_cached_copy_without_ciphertexts_reads_the_object_before_unsealing() {
     assert_eq!(action, Action::await_change());
     server.await.unwrap();
     assert_eq!(ctx.metrics.rsa_decryptions.get(), 1);
+    assert_eq!(ctx.pending.bytes(), 0, "the copy is given up once used");
+}
+
+#[tokio::test]
+async fn a_cached_copy_without_ciphertexts_reads_the_object_before_unsealing() {
+    unseal_from_a_cached_copy(false).await;
 }
 
 #[tokio::test]
 async fn a_cached_copy_whose_full_copy_the_watch_kept_needs_no_read_of_the_object() {
-    let (service, mut handle) = pair::<Request<Body>, Response<Body>>();
-    let ctx = context(Client::new(service, "default"));
-    let full = sealed_secret("db");
-    let expected_hash = source_hash(&full);
-    ctx.pending.offer(&full, &expected_hash);
-    let mut cached = full.clone();
-    super::desired::prune_sealed_secret_for_cache(&mut cached);
-    let server = tokio::spawn(async move {
-        reply(&mut handle, Method::GET, SECRET_DB, not_found()).await;
-        // No GET of the SealedSecret: straight to the live read of the Secret.
-        reply(&mut handle, Method::GET, SECRET_DB, not_found()).await;
-        let (_, body, send) = expect(&mut handle, Method::POST, SECRETS).await;
-        assert_eq!(body["data"]["password"], "aHVudGVyMg==");
-        send.send_response(respond(StatusCode::CREATED, &body));
-        let (_, body, send) = expect(&mut handle, Method::PATCH, STATUS_DB).await;
-        assert_eq!(body["status"]["sourceHash"], expected_hash.as_str());
-        send.send_response(respond(StatusCode::OK, &applied(&body)));
-        let (_, body, send) = expect(&mut handle, Method::POST, EVENTS).await;
-        send.send_response(respond(StatusCode::CREATED, &body));
-        expect_silence(&mut handle).await;
-    });
-    let action = reconcile(Arc::new(cached), Arc::clone(&ctx)).await.unwrap();
-    assert_eq!(action, Action::await_change());
-    server.await.unwrap();
-    assert_eq!(ctx.metrics.rsa_decryptions.get(), 1);
-    assert_eq!(ctx.pending.bytes(), 0, "the copy is given up once used");
+    unseal_from_a_cached_copy(true).await;
 }
 
 /// The cache's copy of `app/db` (no ciphertexts, no status) and its Secret as this
