@@ -11,8 +11,11 @@
 //
 // The corpus (crates/sealed-secrets/tests/template-corpus.json):
 //
-//	{"data": {"key": "value"}, "data_b64": {"key": "<base64>"},
+//	{"local": "Europe/Berlin", "data": {"key": "value"}, "data_b64": {"key": "<base64>"},
 //	 "cases": [{"name": "...", "template": "...", "go": {"output": "..."}}]}
+//
+// "local" is the zone time.Local is set to (Sprig's date, toDate and ago read it),
+// so the results do not depend on the machine's TZ.
 //
 // "go" is {"output": s} for UTF-8 output, {"output_b64": s} otherwise, or
 // {"error": err.Error()} when parsing or executing fails (the partial output Go
@@ -31,6 +34,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/template"
+	"time"
 	"unicode/utf8"
 
 	"github.com/Masterminds/sprig/v3"
@@ -52,6 +56,7 @@ type Case struct {
 
 // Corpus is the file: the data every case runs on, then the cases.
 type Corpus struct {
+	Local   string            `json:"local,omitempty"`
 	Data    map[string]string `json:"data"`
 	DataB64 map[string]string `json:"data_b64,omitempty"`
 	Cases   []Case            `json:"cases"`
@@ -219,6 +224,13 @@ func main() {
 	}
 	mode, path := os.Args[1], os.Args[2]
 	corpus := read(path)
+	if corpus.Local != "" {
+		loc, err := time.LoadLocation(corpus.Local)
+		if err != nil {
+			fail("local: %v", err)
+		}
+		time.Local = loc
+	}
 	results := corpus.compute()
 	switch mode {
 	case "record":

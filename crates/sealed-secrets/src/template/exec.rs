@@ -6,7 +6,8 @@ use std::rc::Rc;
 
 use zeroize::Zeroizing;
 
-use super::funcs::{self, Func, Ty};
+use super::funcs::{self, Func, Imp, Ty};
+use super::gotime::{Clock, Loc, Time};
 use super::parse::{Arg, Branch, Command, Node, Number, Pipeline, Tree};
 use super::value::{self, Bytes, IntTy, MapTy, Value};
 
@@ -31,6 +32,54 @@ enum Flow {
     Continue,
 }
 
+/// Every exported method of Go's `time.Time`, to tell one we refuse from a name Go
+/// does not know.
+const TIME_METHODS: &[&str] = &[
+    "Add",
+    "AddDate",
+    "After",
+    "AppendBinary",
+    "AppendFormat",
+    "AppendText",
+    "Before",
+    "Clock",
+    "Compare",
+    "Date",
+    "Day",
+    "Equal",
+    "Format",
+    "GoString",
+    "GobEncode",
+    "Hour",
+    "ISOWeek",
+    "In",
+    "IsDST",
+    "IsZero",
+    "Local",
+    "Location",
+    "MarshalBinary",
+    "MarshalJSON",
+    "MarshalText",
+    "Minute",
+    "Month",
+    "Nanosecond",
+    "Round",
+    "Second",
+    "String",
+    "Sub",
+    "Truncate",
+    "UTC",
+    "Unix",
+    "UnixMicro",
+    "UnixMilli",
+    "UnixNano",
+    "Weekday",
+    "Year",
+    "YearDay",
+    "Zone",
+    "ZoneBounds",
+];
+
 pub(super) struct Exec<'t> {
     tree: &'t Tree,
     /// The template source, to tell literal text from values in `fail` messages.
@@ -42,10 +91,12 @@ pub(super) struct Exec<'t> {
     /// The node being evaluated, for error messages.
     pos: usize,
     context: String,
+    /// What `now` reads and what `Local` is.
+    clock: &'t Clock,
 }
 
 impl<'t> Exec<'t> {
-    pub(super) fn new(tree: &'t Tree, source: &'t str, data: Value) -> Self {
+    pub(super) fn new(tree: &'t Tree, source: &'t str, data: Value, clock: &'t Clock) -> Self {
         Exec {
             tree,
             source,
@@ -55,6 +106,7 @@ impl<'t> Exec<'t> {
             depth: 0,
             pos: 0,
             context: String::new(),
+            clock,
         }
     }
 
@@ -389,10 +441,47 @@ impl<'t> Exec<'t> {
                     ));
                 }
             }),
+            Value::Time(t) => self.time_method(&t, name, has_args),
             other => self.fail(format!(
                 "can't evaluate field {name} in type {}",
                 other.type_name()
             )),
+        }
+    }
+
+    /// The methods of `time.Time` that take no argument and return a type templates
+    /// have; the others (`Format`, `Add`, `In`, `Month`, `Weekday`, …) are refused
+    /// by name.
+    fn time_method(&self, t: &Time, name: &str, has_args: bool) -> R<Value> {
+        let int = |i: i64| Value::Int(i, IntTy::Int);
+        let int64 = |i: i64| Value::Int(i, IntTy::Int64);
+        let nanos = t.unix_nanos();
+        let v = match name {
+            _ if has_args => None,
+            "Year" => Some(int(t.year())),
+            "YearDay" => Some(int(t.yday())),
+            "Day" => Some(int(t.day())),
+            "Hour" => Some(int(t.hour())),
+            "Minute" => Some(int(t.minute())),
+            "Second" => Some(int(t.second())),
+            "Nanosecond" => Some(int(t.nanosecond())),
+            "Unix" => Some(int64(t.unix())),
+            "UnixMilli" => Some(int64(nanos.div_euclid(1_000_000) as i64)),
+            "UnixMicro" => Some(int64(nanos.div_euclid(1_000) as i64)),
+            // Go's `UnixNano` wraps outside 1678..2262.
+            "UnixNano" => Some(int64(nanos as i64)),
+            "IsZero" => Some(Value::Bool(t.is_zero())),
+            "String" => Some(Value::string(t.text())),
+            "UTC" => Some(Value::Time(Rc::new(t.in_loc(Loc::Utc)))),
+            "Local" => Some(Value::Time(Rc::new(t.in_loc(self.clock.local())))),
+            _ => None,
+        };
+        match v {
+            Some(v) => Ok(v),
+            None if TIME_METHODS.contains(&name) => self.fail(format!(
+                "the method {name} of time.Time is not supported (docs/templates.md)"
+            )),
+            None => self.fail(format!("can't evaluate field {name} in type time.Time")),
         }
     }
 
@@ -505,7 +594,8 @@ impl<'t> Exec<'t> {
             | (Ty::Int, v @ Value::Int(_, super::value::IntTy::Int))
             | (Ty::Float, v @ Value::Float(_))
             | (Ty::Bool, v @ Value::Bool(_))
-            | (Ty::MapAny, v @ Value::Map(_, MapTy::Any)) => Ok(v),
+            | (Ty::MapAny, v @ Value::Map(_, MapTy::Any))
+            | (Ty::Time, v @ Value::Time(_)) => Ok(v),
             (ty, v) => {
                 let got = if matches!(v, Value::Nil) {
                     "interface {}"
@@ -568,7 +658,11 @@ impl<'t> Exec<'t> {
     fn call_func(&mut self, func: &Func, argv: Vec<Value>) -> R<Value> {
         self.steps += funcs::extra_cost(func.name);
         self.step()?;
-        match (func.imp)(argv) {
+        let result = match func.imp {
+            Imp::Pure(imp) => imp(argv),
+            Imp::Clock(imp) => imp(self.clock, argv),
+        };
+        match result {
             Ok(v) => {
                 if let Value::Str(s) = &v
                     && s.len() > funcs::MAX_LEN

@@ -14,6 +14,7 @@
 
 mod exec;
 mod funcs;
+mod gotime;
 mod lex;
 mod parse;
 mod value;
@@ -25,6 +26,8 @@ use std::rc::Rc;
 use zeroize::Zeroizing;
 
 use value::{MapTy, Value};
+
+pub use gotime::Clock;
 
 /// Why a template could not be parsed or executed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,6 +62,17 @@ pub fn render(
     source: &str,
     values: &Values,
 ) -> Result<Zeroizing<Vec<u8>>, TemplateError> {
+    render_with_clock(name, source, values, &Clock::system())
+}
+
+/// [`render`] with `clock` as what `now` reads and what `Local` is: tests and
+/// golden files pass [`Clock::fixed`].
+pub fn render_with_clock(
+    name: &str,
+    source: &str,
+    values: &Values,
+    clock: &Clock,
+) -> Result<Zeroizing<Vec<u8>>, TemplateError> {
     let make = |offset: usize, message: String| {
         let (line, column) = line_column(source, offset);
         TemplateError {
@@ -74,7 +88,7 @@ pub fn render(
         .map(|(k, v)| (k.clone(), Value::Str(Rc::new(v.clone()))))
         .collect();
     let root = Value::Map(Rc::new(RefCell::new(data)), MapTy::Str);
-    let mut exec = exec::Exec::new(&tree, source, root.clone());
+    let mut exec = exec::Exec::new(&tree, source, root.clone(), clock);
     exec.set_dot(root).map_err(|e| {
         let message = format!("executing {name:?} at <{}>: {}", e.context, e.message);
         make(e.pos, message)

@@ -28,6 +28,8 @@ pub(super) enum Value {
     Map(Rc<RefCell<BTreeMap<String, Value>>>, MapTy),
     /// Sprig's `semver`: a `*semver.Version`, read through its methods.
     Semver(Rc<super::funcs::semver::Semver>),
+    /// A `time.Time` from Sprig's date functions.
+    Time(Rc<super::gotime::Time>),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -91,7 +93,7 @@ impl Value {
             Value::Str(s) => !s.is_empty(),
             Value::List(l, _) => !l.is_empty(),
             Value::Map(m, _) => !m.borrow().is_empty(),
-            Value::Semver(_) => true,
+            Value::Semver(_) | Value::Time(_) => true,
         }
     }
 
@@ -106,6 +108,7 @@ impl Value {
             Value::Float(_) => "float64",
             Value::Str(_) => "string",
             Value::Semver(_) => "*semver.Version",
+            Value::Time(_) => "time.Time",
             Value::List(_, ListTy::Any) => "[]interface {}",
             Value::List(_, ListTy::Str) => "[]string",
             Value::List(_, ListTy::Int) => "[]int",
@@ -126,6 +129,7 @@ impl Value {
             Value::Float(_) => "float64",
             Value::Str(_) => "string",
             Value::Semver(_) => "ptr",
+            Value::Time(_) => "struct",
             Value::List(..) => "slice",
             Value::Map(..) => "map",
         }
@@ -171,6 +175,7 @@ fn sprint_depth(v: &Value, out: &mut Vec<u8>, depth: usize) {
         Value::Float(f) => out.extend_from_slice(format_float_g(*f).as_bytes()),
         Value::Str(s) => out.extend_from_slice(s),
         Value::Semver(v) => out.extend_from_slice(v.text().as_bytes()),
+        Value::Time(t) => out.extend_from_slice(t.text().as_bytes()),
         Value::List(items, _) => {
             out.push(b'[');
             for (i, item) in items.iter().enumerate() {

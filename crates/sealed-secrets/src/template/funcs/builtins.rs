@@ -156,6 +156,8 @@ fn equal(a: &Value, b: &Value) -> Result<bool, CallError> {
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::Str(x), Value::Str(y)) => x[..] == y[..],
         (Value::Missing | Value::Nil, Value::Missing | Value::Nil) => true,
+        // Go's `==` on two `time.Time` structs.
+        (Value::Time(x), Value::Time(y)) => x.identical(y),
         (x, y) => {
             return err(format!(
                 "non-comparable types: {} and {}",

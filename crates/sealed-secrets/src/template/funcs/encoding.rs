@@ -282,6 +282,9 @@ fn json_encode(
         Value::Str(s) => json_string(out, s, html),
         // `Version.MarshalJSON`: its string.
         Value::Semver(sv) => json_string(out, sv.text().as_bytes(), html),
+        // `Time.MarshalJSON`: RFC 3339 with nanoseconds; Go fails outside
+        // years 0..=9999.
+        Value::Time(t) => json_string(out, &t.rfc3339_nano()?, html),
         Value::List(items, _) => {
             out.push(b'[');
             for (i, item) in items.iter().enumerate() {

@@ -246,6 +246,12 @@ fn print_arg(out: &mut Vec<u8>, arg: &Value, verb: char, spec: Spec, depth: usiz
             }
             _ => bad_verb(out, arg, verb, spec),
         },
+        Value::Time(t) => match verb {
+            'v' | 's' | 'q' | 'x' | 'X' => {
+                print_arg(out, &Value::string(t.text()), verb, spec, depth);
+            }
+            _ => bad_verb(out, arg, verb, spec),
+        },
         Value::Missing | Value::Nil => {
             if verb == 'v' || depth > 0 {
                 pad(

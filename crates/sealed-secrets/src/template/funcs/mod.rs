@@ -7,6 +7,7 @@
 mod builtins;
 mod collections;
 mod crypto;
+mod date;
 mod encoding;
 pub(super) mod fmt;
 mod numbers;
@@ -18,6 +19,7 @@ mod url;
 
 use zeroize::Zeroizing;
 
+use super::gotime::Clock;
 use super::value::{Bytes, IntTy, ListTy, Value};
 
 /// The largest value a template may build, in bytes. The API server refuses a Secret
@@ -46,6 +48,8 @@ pub(super) enum Ty {
     Bool,
     /// `map[string]interface {}`
     MapAny,
+    /// `time.Time`
+    Time,
 }
 
 impl Ty {
@@ -58,6 +62,7 @@ impl Ty {
             Ty::Float => "float64",
             Ty::Bool => "bool",
             Ty::MapAny => "map[string]interface {}",
+            Ty::Time => "time.Time",
         }
     }
 }
@@ -78,13 +83,21 @@ pub(super) fn err<T>(m: impl Into<String>) -> Result<T, CallError> {
     Err(CallError::Msg(m.into()))
 }
 
+/// A function's body.
+pub(super) enum Imp {
+    /// Depends on its arguments only.
+    Pure(fn(Vec<Value>) -> CallResult),
+    /// Reads the clock or the local time zone too.
+    Clock(fn(&Clock, Vec<Value>) -> CallResult),
+}
+
 pub(super) struct Func {
     pub name: &'static str,
     pub fixed: &'static [Ty],
     pub variadic: Option<Ty>,
     /// `and` and `or` evaluate their arguments lazily.
     pub short_circuit: bool,
-    pub imp: fn(Vec<Value>) -> CallResult,
+    pub imp: Imp,
 }
 
 const fn f(name: &'static str, fixed: &'static [Ty], imp: fn(Vec<Value>) -> CallResult) -> Func {
@@ -93,7 +106,22 @@ const fn f(name: &'static str, fixed: &'static [Ty], imp: fn(Vec<Value>) -> Call
         fixed,
         variadic: None,
         short_circuit: false,
-        imp,
+        imp: Imp::Pure(imp),
+    }
+}
+
+/// A function that reads the clock or the local zone.
+const fn c(
+    name: &'static str,
+    fixed: &'static [Ty],
+    imp: fn(&Clock, Vec<Value>) -> CallResult,
+) -> Func {
+    Func {
+        name,
+        fixed,
+        variadic: None,
+        short_circuit: false,
+        imp: Imp::Clock(imp),
     }
 }
 
@@ -108,7 +136,7 @@ const fn v(
         fixed,
         variadic: Some(variadic),
         short_circuit: false,
-        imp,
+        imp: Imp::Pure(imp),
     }
 }
 
@@ -123,14 +151,14 @@ static FUNCS: &[Func] = &[
         fixed: &[Ty::Value],
         variadic: Some(Ty::Value),
         short_circuit: true,
-        imp: builtins::unreachable,
+        imp: Imp::Pure(builtins::unreachable),
     },
     Func {
         name: "or",
         fixed: &[Ty::Value],
         variadic: Some(Ty::Value),
         short_circuit: true,
-        imp: builtins::unreachable,
+        imp: Imp::Pure(builtins::unreachable),
     },
     f("not", &[Ty::Value], builtins::not),
     f("len", &[Ty::Value], builtins::len),
@@ -306,8 +334,23 @@ static FUNCS: &[Func] = &[
     f("ceil", &[Any], numbers::ceil),
     f("floor", &[Any], numbers::floor),
     f("duration", &[Any], time::duration),
-    f("durationRound", &[Any], time::duration_round),
+    c("durationRound", &[Any], time::duration_round),
     v("round", &[Any, Int], Float, numbers::round),
+    // Sprig: dates.
+    c("now", &[], date::now),
+    c("date", &[Str, Any], date::date),
+    c("dateInZone", &[Str, Any, Str], date::date_in_zone),
+    c("date_in_zone", &[Str, Any, Str], date::date_in_zone),
+    c("htmlDate", &[Any], date::html_date),
+    c("htmlDateInZone", &[Any, Str], date::html_date_in_zone),
+    f("dateModify", &[Str, Ty::Time], date::date_modify),
+    f("date_modify", &[Str, Ty::Time], date::date_modify),
+    f("mustDateModify", &[Str, Ty::Time], date::must_date_modify),
+    f("must_date_modify", &[Str, Ty::Time], date::must_date_modify),
+    c("ago", &[Any], date::ago),
+    c("toDate", &[Str, Str], date::to_date),
+    c("mustToDate", &[Str, Str], date::must_to_date),
+    f("unixEpoch", &[Ty::Time], date::unix_epoch),
     // Sprig: defaults, flow and types.
     v("default", &[Any], Any, collections::default),
     f("empty", &[Any], collections::empty),
@@ -384,24 +427,9 @@ static FUNCS: &[Func] = &[
     v("dig", &[], Any, collections::dig),
 ];
 
-/// Sprig functions upstream allows that we do not provide (yet): the clock's value
-/// changes on every render and its time zones depend on the image's tzdata, and the
-/// certificate and key generators are not implemented (docs/templates.md).
+/// Sprig functions upstream allows that we do not provide (yet): the certificate
+/// and key generators (docs/templates.md).
 const NOT_PROVIDED: &[&str] = &[
-    "ago",
-    "date",
-    "date_in_zone",
-    "date_modify",
-    "dateInZone",
-    "dateModify",
-    "htmlDate",
-    "htmlDateInZone",
-    "must_date_modify",
-    "mustDateModify",
-    "mustToDate",
-    "now",
-    "toDate",
-    "unixEpoch",
     "genPrivateKey",
     "buildCustomCert",
     "genCA",
@@ -535,6 +563,7 @@ pub(super) fn deep_equal(a: &Value, b: &Value) -> bool {
         (Value::Int(x, tx), Value::Int(y, ty)) => x == y && tx == ty,
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::Str(x), Value::Str(y)) => x[..] == y[..],
+        (Value::Time(x), Value::Time(y)) => x.identical(y),
         (Value::List(x, tx), Value::List(y, ty)) => {
             tx == ty && x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| deep_equal(p, q))
         }

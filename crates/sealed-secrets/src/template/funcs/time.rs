@@ -1,10 +1,11 @@
 //! Sprig's `duration` and `durationRound`, with Go's `time.Duration` text.
 
 use super::{CallResult, string};
+use crate::template::gotime::Clock;
 use crate::template::value::{IntTy, Value};
 
 /// Go's `time.Duration.String` of `d` nanoseconds.
-fn duration_string(d: i64) -> String {
+pub(super) fn duration_string(d: i64) -> String {
     if d == 0 {
         return "0s".to_owned();
     }
@@ -53,49 +54,111 @@ fn fraction(v: u64, scale: u64) -> String {
     format!("{int}.{}", digits.trim_end_matches('0'))
 }
 
-/// Go's `time.ParseDuration` (`None` where Go errs).
-fn parse_duration(s: &str) -> Option<i64> {
-    let (neg, mut rest) = match s.as_bytes().first() {
+/// Go's `time.ParseDuration`, with Go's integer arithmetic; the error is Go's
+/// without the quoted input (it may be a secret).
+pub(super) fn parse_duration(s: &[u8]) -> Result<i64, &'static str> {
+    const INVALID: &str = "time: invalid duration";
+    const LIMIT: u64 = 1 << 63;
+    let (neg, mut s) = match s.first() {
         Some(b'-') => (true, &s[1..]),
         Some(b'+') => (false, &s[1..]),
         _ => (false, s),
     };
-    if rest == "0" {
-        return Some(0);
+    if s == b"0" {
+        return Ok(0);
     }
-    if rest.is_empty() {
-        return None;
+    if s.is_empty() {
+        return Err(INVALID);
     }
-    let mut total: f64 = 0.0;
-    while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if num_end == 0 {
-            return None;
+    let mut d: u64 = 0;
+    while !s.is_empty() {
+        if !(s[0] == b'.' || s[0].is_ascii_digit()) {
+            return Err(INVALID);
         }
-        let n: f64 = rest[..num_end].parse().ok()?;
-        rest = &rest[num_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_end] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
+        // The integer part.
+        let digits = s.iter().take_while(|c| c.is_ascii_digit()).count();
+        let mut v: u64 = 0;
+        for &c in &s[..digits] {
+            if v > LIMIT / 10 {
+                return Err(INVALID);
+            }
+            v = v * 10 + u64::from(c - b'0');
+            if v > LIMIT {
+                return Err(INVALID);
+            }
+        }
+        let pre = digits > 0;
+        s = &s[digits..];
+        // The fraction: digits past what fits are dropped.
+        let (mut f, mut scale, mut post) = (0u64, 1f64, false);
+        if s.first() == Some(&b'.') {
+            s = &s[1..];
+            let digits = s.iter().take_while(|c| c.is_ascii_digit()).count();
+            let mut overflow = false;
+            for &c in &s[..digits] {
+                if overflow {
+                    continue;
+                }
+                if f > (LIMIT - 1) / 10 {
+                    overflow = true;
+                    continue;
+                }
+                let y = f * 10 + u64::from(c - b'0');
+                if y > LIMIT {
+                    overflow = true;
+                    continue;
+                }
+                f = y;
+                scale *= 10.0;
+            }
+            post = digits > 0;
+            s = &s[digits..];
+        }
+        if !pre && !post {
+            return Err(INVALID);
+        }
+        let unit_len = s
+            .iter()
+            .take_while(|&&c| !(c == b'.' || c.is_ascii_digit()))
+            .count();
+        if unit_len == 0 {
+            return Err("time: missing unit in duration");
+        }
+        let unit: u64 = match &s[..unit_len] {
+            b"ns" => 1,
+            // "us", "µs" (U+00B5) and "μs" (U+03BC).
+            b"us" | b"\xc2\xb5s" | b"\xce\xbcs" => 1_000,
+            b"ms" => 1_000_000,
+            b"s" => 1_000_000_000,
+            b"m" => 60_000_000_000,
+            b"h" => 3_600_000_000_000,
+            _ => return Err("time: unknown unit in duration"),
         };
-        rest = &rest[unit_end..];
-        total += n * scale;
+        s = &s[unit_len..];
+        if v > LIMIT / unit {
+            return Err(INVALID);
+        }
+        v *= unit;
+        if f > 0 {
+            // Go adds the fraction in float64, truncating.
+            v += (f as f64 * (unit as f64 / scale)) as u64;
+            if v > LIMIT {
+                return Err(INVALID);
+            }
+        }
+        d += v;
+        if d > LIMIT {
+            return Err(INVALID);
+        }
     }
-    if total > i64::MAX as f64 {
-        return None;
+    if neg {
+        // `-int64(d)` in Go wraps, so -(1<<63) is i64::MIN.
+        return Ok((d as i64).wrapping_neg());
     }
-    let d = total as i64;
-    Some(if neg { -d } else { d })
+    if d > LIMIT - 1 {
+        return Err(INVALID);
+    }
+    Ok(d as i64)
 }
 
 pub(super) fn duration(a: Vec<Value>) -> CallResult {
@@ -108,10 +171,11 @@ pub(super) fn duration(a: Vec<Value>) -> CallResult {
     string(duration_string(secs.wrapping_mul(1_000_000_000)))
 }
 
-pub(super) fn duration_round(a: Vec<Value>) -> CallResult {
+pub(super) fn duration_round(clock: &Clock, a: Vec<Value>) -> CallResult {
     let d = match &a[0] {
-        Value::Str(s) => parse_duration(&String::from_utf8_lossy(s)).unwrap_or(0),
+        Value::Str(s) => parse_duration(s).unwrap_or(0),
         Value::Int(i, IntTy::Int64) => *i,
+        Value::Time(t) => super::date::since(clock, t),
         _ => 0,
     };
     let u = d.unsigned_abs();
@@ -153,8 +217,25 @@ mod tests {
         ] {
             assert_eq!(duration_string(d), want);
         }
-        assert_eq!(parse_duration("2h10m5s"), Some(7_805_000_000_000));
-        assert_eq!(parse_duration("1.5h"), Some(5_400_000_000_000));
-        assert_eq!(parse_duration("bogus"), None);
+        for (s, want) in [
+            ("2h10m5s", Ok(7_805_000_000_000)),
+            ("1.5h", Ok(5_400_000_000_000)),
+            ("-1h", Ok(-3_600_000_000_000)),
+            ("+.5s", Ok(500_000_000)),
+            ("1µs1us1μs", Ok(3_000)),
+            ("0", Ok(0)),
+            ("9223372036854775807ns", Ok(i64::MAX)),
+            ("-9223372036854775808ns", Ok(i64::MIN)),
+            ("9223372036854775808ns", Err("time: invalid duration")),
+            ("1.00000000000000000000000001s", Ok(1_000_000_000)),
+            ("", Err("time: invalid duration")),
+            ("-", Err("time: invalid duration")),
+            (".s", Err("time: invalid duration")),
+            ("1", Err("time: missing unit in duration")),
+            ("1d", Err("time: unknown unit in duration")),
+            ("bogus", Err("time: invalid duration")),
+        ] {
+            assert_eq!(parse_duration(s.as_bytes()), want, "{s}");
+        }
     }
 }
