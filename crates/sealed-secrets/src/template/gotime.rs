@@ -439,14 +439,9 @@ enum Std {
     LowerPM,
     /// `MST`
     Tz,
-    /// `Z0700` and friends: `Z` for UTC, else an offset.
-    Iso {
-        colon: bool,
-        seconds: bool,
-        short: bool,
-    },
-    /// `-0700` and friends.
-    Num {
+    /// `-0700` and friends; with `z` (`Z0700`, …), `Z` stands for UTC.
+    Offset {
+        z: bool,
         colon: bool,
         seconds: bool,
         short: bool,
@@ -547,18 +542,11 @@ fn zone_std(s: &[u8]) -> Option<(usize, Std)> {
     } else {
         return None;
     };
-    let std = if iso {
-        Std::Iso {
-            colon,
-            seconds,
-            short,
-        }
-    } else {
-        Std::Num {
-            colon,
-            seconds,
-            short,
-        }
+    let std = Std::Offset {
+        z: iso,
+        colon,
+        seconds,
+        short,
     };
     Some((len, std))
 }
@@ -615,16 +603,12 @@ fn format_std(out: &mut Vec<u8>, std: Std, c: &Civil) {
         Std::ZeroSecond => push_int(out, c.sec, 2),
         Std::PM => out.extend_from_slice(if c.hour >= 12 { b"PM" } else { b"AM" }),
         Std::LowerPM => out.extend_from_slice(if c.hour >= 12 { b"pm" } else { b"am" }),
-        Std::Iso { .. } if c.offset == 0 => out.push(b'Z'),
-        Std::Iso {
+        Std::Offset { z: true, .. } if c.offset == 0 => out.push(b'Z'),
+        Std::Offset {
             colon,
             seconds,
             short,
-        }
-        | Std::Num {
-            colon,
-            seconds,
-            short,
+            ..
         } => {
             let zone = c.offset / 60;
             out.push(if zone < 0 { b'-' } else { b'+' });
@@ -980,19 +964,15 @@ pub(super) fn parse_in_local(layout: &[u8], value: &[u8], local: &Loc) -> Result
                     _ => None,
                 }
             }
-            Std::Iso { .. } if value.first() == Some(&b'Z') => {
+            Std::Offset { z: true, .. } if value.first() == Some(&b'Z') => {
                 utc = true;
                 Some(&value[1..])
             }
-            Std::Iso {
+            Std::Offset {
                 colon,
                 seconds,
                 short,
-            }
-            | Std::Num {
-                colon,
-                seconds,
-                short,
+                ..
             } => parse_offset(value, colon, seconds, short).map(|(off, r, rest)| {
                 if r.is_some() {
                     range = r;

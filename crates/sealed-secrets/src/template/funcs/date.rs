@@ -79,7 +79,7 @@ pub(super) fn must_date_modify(a: Vec<Value>) -> CallResult {
 /// is now), rounded to the second.
 pub(super) fn ago(clock: &Clock, a: Vec<Value>) -> CallResult {
     let t = date_arg(clock, &a[0]);
-    string(duration_string(round_to_second(clock.now().sub(&t))))
+    string(duration_string(round_to_second(since(clock, &t))))
 }
 
 /// Go's `Duration.Round(time.Second)`: halves away from zero, saturating.

@@ -239,16 +239,12 @@ fn print_arg(out: &mut Vec<u8>, arg: &Value, verb: char, spec: Spec, depth: usiz
         return;
     }
     match arg {
-        // A `fmt.Stringer`: the string verbs print its String().
-        Value::Semver(sv) => match verb {
+        // A `fmt.Stringer`: the string verbs print its String(), which is what
+        // `sprint` writes for these.
+        Value::Semver(_) | Value::Time(_) => match verb {
             'v' | 's' | 'q' | 'x' | 'X' => {
-                print_arg(out, &Value::string(sv.text()), verb, spec, depth);
-            }
-            _ => bad_verb(out, arg, verb, spec),
-        },
-        Value::Time(t) => match verb {
-            'v' | 's' | 'q' | 'x' | 'X' => {
-                print_arg(out, &Value::string(t.text()), verb, spec, depth);
+                let text = Value::Str(std::rc::Rc::new(value::to_text(arg)));
+                print_arg(out, &text, verb, spec, depth);
             }
             _ => bad_verb(out, arg, verb, spec),
         },
