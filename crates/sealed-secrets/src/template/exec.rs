@@ -709,25 +709,14 @@ fn describe(v: &Value) -> String {
     }
 }
 
-/// A node as Go prints it in error contexts (truncated to 20 bytes, as Go does).
-fn truncate(s: String) -> String {
-    if s.len() > 20 {
-        let mut end = 20;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        format!("{}...", &s[..end])
-    } else {
-        s
-    }
-}
-
+/// A node as Go prints it in error contexts: whole (Go 1.26, which upstream v0.36.6
+/// requires, no longer cuts it at 20 bytes). It is template text, never a value.
 fn arg_string(a: &Arg) -> String {
-    truncate(arg_text(a))
+    arg_text(a)
 }
 
 fn command_string(c: &Command) -> String {
-    truncate(command_text(c))
+    command_text(c)
 }
 
 fn arg_text(a: &Arg) -> String {

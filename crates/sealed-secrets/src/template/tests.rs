@@ -187,7 +187,7 @@ fn errors_name_keys_and_positions_never_values() {
         ),
         (
             "{{ fail \"password must be set\" }}",
-            "template: t:1:3: executing \"t\" at <fail \"password must ...>: error calling fail: password must be set",
+            "template: t:1:3: executing \"t\" at <fail \"password must be set\">: error calling fail: password must be set",
         ),
         (
             "{{ eq .password 1 }}",
