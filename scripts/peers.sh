@@ -132,7 +132,7 @@ KSTATUS_VERSION=$(sed -n 's/^\s*sigs.k8s.io\/cli-utils \(v[0-9.]*\).*$/\1/p' tes
 kstatus_dir=$CACHE/kstatus-$KSTATUS_VERSION-$(cat tests/peers/kstatus/{go.mod,go.sum,main.go} | sha256sum | cut -c1-12)
 # The same for the template oracle: Sprig's version (the one upstream requires) and a hash.
 SPRIG_VERSION=$(sed -n 's/^\s*\(require \)\{0,1\}github.com\/Masterminds\/sprig\/v3 \(v[0-9.]*\).*$/\2/p' tests/peers/template/go.mod)
-template_dir=$CACHE/template-oracle-$SPRIG_VERSION-$(cat tests/peers/template/{go.mod,go.sum,main.go} | sha256sum | cut -c1-12)
+template_dir=$CACHE/template-oracle-$SPRIG_VERSION-$(cat tests/peers/template/go.mod tests/peers/template/go.sum tests/peers/template/*.go | sha256sum | cut -c1-12)
 build kube-apiserver "$kube_dir" build_kube_apiserver
 build etcd "$etcd_dir" build_etcd
 build kubeseal "$upstream_dir" build_upstream kubeseal

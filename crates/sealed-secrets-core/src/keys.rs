@@ -221,6 +221,20 @@ fn public_key_kind(key: &ParsedPublicKey<'_>) -> &'static str {
     }
 }
 
+/// Secret DER as one PEM block the way Go's `pem.Encode` writes it (64 columns, LF
+/// line ends), with no copy of the bytes left behind.
+pub fn secret_pem(label: &str, der: &[u8]) -> Zeroizing<String> {
+    let block = pem::Pem::new(label, der.to_vec());
+    let text = Zeroizing::new(pem::encode_config(
+        &block,
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    ));
+    // `block` owns a copy of the key bytes; wipe it before it is dropped.
+    let mut contents = block.into_contents();
+    zeroize::Zeroize::zeroize(&mut contents);
+    text
+}
+
 /// An RSA private key that unseals. `Debug` shows only the fingerprint.
 pub struct PrivateKey {
     oaep: OaepPrivateDecryptingKey,
@@ -331,15 +345,7 @@ impl PrivateKey {
     /// `tls.key` of its key Secrets.
     pub fn to_pkcs1_pem(&self) -> Result<Zeroizing<String>, KeyError> {
         let pkcs1 = der::pkcs8_inner_key(&self.pkcs8).ok_or(KeyError::Crypto)?;
-        let block = pem::Pem::new(PEM_RSA_PRIVATE_KEY, pkcs1.to_vec());
-        let text = Zeroizing::new(pem::encode_config(
-            &block,
-            pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
-        ));
-        // `block` owns a copy of the key bytes; wipe it before it is dropped.
-        let mut contents = block.into_contents();
-        zeroize::Zeroize::zeroize(&mut contents);
-        Ok(text)
+        Ok(secret_pem(PEM_RSA_PRIVATE_KEY, pkcs1))
     }
 
     pub(crate) fn oaep(&self) -> &OaepPrivateDecryptingKey {

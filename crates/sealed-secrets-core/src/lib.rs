@@ -19,7 +19,7 @@
 #![deny(missing_docs)]
 
 pub mod cert;
-mod der;
+pub mod der;
 pub mod hybrid;
 pub mod keys;
 pub mod scope;

@@ -38,7 +38,6 @@ struct Go {
 /// Cases where we differ from Go on purpose (docs/templates.md), with the reason.
 const DIFFERENCES: &[(&str, &str)] = &[
     ("number-imaginary", "complex numbers are not supported"),
-    ("buildCustomCert", "certificate functions are not provided"),
     (
         "time-method-Format",
         "time.Time methods with arguments are not supported",

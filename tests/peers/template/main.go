@@ -8,6 +8,9 @@
 //	template-oracle record -      the same from stdin to stdout
 //	template-oracle check FILE    exit 0 if the recorded "go" fields are what Go computes
 //	                              (FILE may be -), else print the differences and exit 1
+//	template-oracle verify-certs FILE
+//	                              judge certificates and keys made by another Sprig
+//	                              (certs.go), whose random output the corpus cannot hold
 //
 // The corpus (crates/sealed-secrets/tests/template-corpus.json):
 //
@@ -218,11 +221,15 @@ func writeAtomically(path string, content []byte) {
 }
 
 func main() {
-	if len(os.Args) != 3 || (os.Args[1] != "record" && os.Args[1] != "check") {
-		fmt.Fprintln(os.Stderr, "usage: template-oracle record|check FILE  (FILE may be -)")
+	if len(os.Args) != 3 || (os.Args[1] != "record" && os.Args[1] != "check" && os.Args[1] != "verify-certs") {
+		fmt.Fprintln(os.Stderr, "usage: template-oracle record|check FILE  (FILE may be -)\n       template-oracle verify-certs FILE")
 		os.Exit(2)
 	}
 	mode, path := os.Args[1], os.Args[2]
+	if mode == "verify-certs" {
+		verifyCerts(path)
+		return
+	}
 	corpus := read(path)
 	if corpus.Local != "" {
 		loc, err := time.LoadLocation(corpus.Local)

@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 use super::funcs::{self, Func, Imp, Ty};
 use super::gotime::{Clock, Loc, Time};
 use super::parse::{Arg, Branch, Command, Node, Number, Pipeline, Tree};
-use super::value::{self, Bytes, IntTy, MapTy, Value};
+use super::value::{self, Bytes, IntTy, ListTy, MapTy, Value};
 
 /// Most work one template may do (nodes walked, range iterations, calls); beyond it
 /// the template is refused rather than holding the controller.
@@ -442,6 +442,18 @@ impl<'t> Exec<'t> {
                 }
             }),
             Value::Time(t) => self.time_method(&t, name, has_args),
+            // Sprig's `certificate` struct: two exported string fields.
+            Value::Cert(c) => match name {
+                _ if has_args && matches!(name, "Cert" | "Key") => self.fail(format!(
+                    "{name} has arguments but cannot be invoked as function"
+                )),
+                "Cert" => Ok(Value::Str(Rc::new(c.cert.clone()))),
+                "Key" => Ok(Value::Str(Rc::new(c.key.clone()))),
+                _ => self.fail(format!(
+                    "can't evaluate field {name} in type {}",
+                    funcs::certs::TYPE_NAME
+                )),
+            },
             other => self.fail(format!(
                 "can't evaluate field {name} in type {}",
                 other.type_name()
@@ -515,6 +527,7 @@ impl<'t> Exec<'t> {
                 return match ty {
                     Ty::Any | Ty::Value => Ok(Value::Nil),
                     Ty::MapAny => Ok(Value::Map(Rc::default(), MapTy::Any)),
+                    Ty::ListAny => Ok(Value::List(Rc::default(), ListTy::Any)),
                     _ => self.fail(format!("cannot assign nil to {}", ty.go_name())),
                 };
             }
@@ -589,13 +602,16 @@ impl<'t> Exec<'t> {
             (Ty::Any, Value::Missing) => Ok(Value::Nil),
             (Ty::Any, v) => Ok(v),
             (Ty::MapAny, Value::Missing) => Ok(Value::Map(Rc::default(), MapTy::Any)),
+            (Ty::ListAny, Value::Missing) => Ok(Value::List(Rc::default(), ListTy::Any)),
             (_, Value::Missing) => self.fail(format!("invalid value; expected {}", ty.go_name())),
             (Ty::Str, v @ Value::Str(_))
             | (Ty::Int, v @ Value::Int(_, super::value::IntTy::Int))
             | (Ty::Float, v @ Value::Float(_))
             | (Ty::Bool, v @ Value::Bool(_))
             | (Ty::MapAny, v @ Value::Map(_, MapTy::Any))
-            | (Ty::Time, v @ Value::Time(_)) => Ok(v),
+            | (Ty::ListAny, v @ Value::List(_, ListTy::Any))
+            | (Ty::Time, v @ Value::Time(_))
+            | (Ty::Cert, v @ Value::Cert(_)) => Ok(v),
             (ty, v) => {
                 let got = if matches!(v, Value::Nil) {
                     "interface {}"

@@ -8,9 +8,8 @@
 //! Where we differ, on purpose: work, output size, nesting and `{{template}}`
 //! recursion are bounded (a template cannot hold the controller); error messages
 //! never carry values (Go's sometimes do: `range can't iterate over hunter2`), and
-//! `fail` shows its message only when the template spells it out. The Sprig
-//! functions we do not provide are listed in [`funcs`]; naming one is a parse error
-//! that says so.
+//! `fail` shows its message only when the template spells it out; `genPrivateKey`
+//! makes no DSA keys. Every Sprig function upstream allows is provided.
 
 mod exec;
 mod funcs;

@@ -30,6 +30,8 @@ pub(super) enum Value {
     Semver(Rc<super::funcs::semver::Semver>),
     /// A `time.Time` from Sprig's date functions.
     Time(Rc<super::gotime::Time>),
+    /// Sprig's `certificate` struct (`.Cert`, `.Key`).
+    Cert(Rc<super::funcs::certs::Certificate>),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -93,7 +95,7 @@ impl Value {
             Value::Str(s) => !s.is_empty(),
             Value::List(l, _) => !l.is_empty(),
             Value::Map(m, _) => !m.borrow().is_empty(),
-            Value::Semver(_) | Value::Time(_) => true,
+            Value::Semver(_) | Value::Time(_) | Value::Cert(_) => true,
         }
     }
 
@@ -109,6 +111,7 @@ impl Value {
             Value::Str(_) => "string",
             Value::Semver(_) => "*semver.Version",
             Value::Time(_) => "time.Time",
+            Value::Cert(_) => super::funcs::certs::TYPE_NAME,
             Value::List(_, ListTy::Any) => "[]interface {}",
             Value::List(_, ListTy::Str) => "[]string",
             Value::List(_, ListTy::Int) => "[]int",
@@ -129,7 +132,7 @@ impl Value {
             Value::Float(_) => "float64",
             Value::Str(_) => "string",
             Value::Semver(_) => "ptr",
-            Value::Time(_) => "struct",
+            Value::Time(_) | Value::Cert(_) => "struct",
             Value::List(..) => "slice",
             Value::Map(..) => "map",
         }
@@ -176,6 +179,14 @@ fn sprint_depth(v: &Value, out: &mut Vec<u8>, depth: usize) {
         Value::Str(s) => out.extend_from_slice(s),
         Value::Semver(v) => out.extend_from_slice(v.text().as_bytes()),
         Value::Time(t) => out.extend_from_slice(t.text().as_bytes()),
+        // A struct: its fields in braces.
+        Value::Cert(c) => {
+            out.push(b'{');
+            out.extend_from_slice(&c.cert);
+            out.push(b' ');
+            out.extend_from_slice(&c.key);
+            out.push(b'}');
+        }
         Value::List(items, _) => {
             out.push(b'[');
             for (i, item) in items.iter().enumerate() {

@@ -158,6 +158,8 @@ fn equal(a: &Value, b: &Value) -> Result<bool, CallError> {
         (Value::Missing | Value::Nil, Value::Missing | Value::Nil) => true,
         // Go's `==` on two `time.Time` structs.
         (Value::Time(x), Value::Time(y)) => x.identical(y),
+        // Go's `==` on two structs of comparable fields.
+        (Value::Cert(x), Value::Cert(y)) => x.cert[..] == y.cert[..] && x.key[..] == y.key[..],
         (x, y) => {
             return err(format!(
                 "non-comparable types: {} and {}",

@@ -8,7 +8,9 @@ use base64::engine::general_purpose::STANDARD;
 use sha1::Digest as _;
 
 use super::{CallResult, bytes_of, err, string};
-use crate::template::value::{self, Value};
+use zeroize::Zeroizing;
+
+use crate::template::value::{self, Bytes, Value};
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -30,6 +32,18 @@ pub(super) fn b64dec(a: Vec<Value>) -> CallResult {
         Ok(v) => string(v),
         Err(at) => string(format!("illegal base64 data at input byte {at}")),
     }
+}
+
+/// Go's `base64.StdEncoding.DecodeString`, or `None` where it fails.
+pub(super) fn decode_std_base64(src: &[u8]) -> Option<Bytes> {
+    decode_go(src, 4, &|c| {
+        STANDARD_ALPHABET
+            .iter()
+            .position(|&x| x == c)
+            .map(|p| p as u8)
+    })
+    .ok()
+    .map(Zeroizing::new)
 }
 
 const STANDARD_ALPHABET: &[u8; 64] =
@@ -285,6 +299,9 @@ fn json_encode(
         // `Time.MarshalJSON`: RFC 3339 with nanoseconds; Go fails outside
         // years 0..=9999.
         Value::Time(t) => json_string(out, &t.rfc3339_nano()?, html),
+        // A struct: its exported fields in declaration order, which for `Cert`,
+        // `Key` is a map's key order.
+        Value::Cert(c) => json_encode(out, &c.fields(), html, indent, depth)?,
         Value::List(items, _) => {
             out.push(b'[');
             for (i, item) in items.iter().enumerate() {

@@ -248,6 +248,25 @@ fn print_arg(out: &mut Vec<u8>, arg: &Value, verb: char, spec: Spec, depth: usiz
             }
             _ => bad_verb(out, arg, verb, spec),
         },
+        // A struct: `{` its fields with the same verb `}`; `%+v` names them.
+        Value::Cert(c) => {
+            if depth > value::MAX_NESTING {
+                return;
+            }
+            out.push(b'{');
+            for (k, (name, field)) in [("Cert", &c.cert), ("Key", &c.key)].into_iter().enumerate() {
+                if k > 0 {
+                    out.push(b' ');
+                }
+                if spec.plus && verb == 'v' {
+                    out.extend_from_slice(name.as_bytes());
+                    out.push(b':');
+                }
+                let field = Value::Str(std::rc::Rc::new(field.clone()));
+                print_arg(out, &field, verb, spec, depth + 1);
+            }
+            out.push(b'}');
+        }
         Value::Missing | Value::Nil => {
             if verb == 'v' || depth > 0 {
                 pad(
@@ -349,6 +368,14 @@ fn go_syntax(out: &mut Vec<u8>, v: &Value, depth: usize) {
                 out.push(b':');
                 go_syntax(out, item, depth + 1);
             }
+            out.push(b'}');
+        }
+        Value::Cert(c) => {
+            out.extend_from_slice(v.type_name().as_bytes());
+            out.extend_from_slice(b"{Cert:");
+            out.extend_from_slice(quote(&c.cert, false).as_bytes());
+            out.extend_from_slice(b", Key:");
+            out.extend_from_slice(quote(&c.key, false).as_bytes());
             out.push(b'}');
         }
         other => value::sprint(other, out),

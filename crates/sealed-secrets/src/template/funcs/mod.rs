@@ -5,12 +5,14 @@
 //! types, never values.
 
 mod builtins;
+pub(super) mod certs;
 mod collections;
 mod crypto;
 mod date;
 mod encoding;
 pub(super) mod fmt;
 mod numbers;
+mod pkey;
 mod random;
 pub(super) mod semver;
 mod strings;
@@ -50,6 +52,10 @@ pub(super) enum Ty {
     MapAny,
     /// `time.Time`
     Time,
+    /// `[]interface {}`
+    ListAny,
+    /// Sprig's `certificate`
+    Cert,
 }
 
 impl Ty {
@@ -63,6 +69,8 @@ impl Ty {
             Ty::Bool => "bool",
             Ty::MapAny => "map[string]interface {}",
             Ty::Time => "time.Time",
+            Ty::ListAny => "[]interface {}",
+            Ty::Cert => certs::TYPE_NAME,
         }
     }
 }
@@ -140,7 +148,7 @@ const fn v(
     }
 }
 
-use Ty::{Any, Bool, Float, Int, MapAny, Str};
+use Ty::{Any, Bool, Float, Int, ListAny, MapAny, Str};
 
 /// Go's builtins, then Sprig's functions (which win where both define a name, as
 /// `Funcs` does: Sprig's `slice`).
@@ -282,6 +290,31 @@ static FUNCS: &[Func] = &[
         "derivePassword",
         &[Int, Str, Str, Str, Str],
         crypto::derive_password,
+    ),
+    // Sprig: keys and certificates.
+    f("genPrivateKey", &[Str], certs::gen_private_key),
+    f("buildCustomCert", &[Str, Str], certs::build_custom_cert),
+    c("genCA", &[Str, Int], certs::gen_ca),
+    c("genCAWithKey", &[Str, Int, Str], certs::gen_ca_with_key),
+    c(
+        "genSelfSignedCert",
+        &[Str, ListAny, ListAny, Int],
+        certs::gen_self_signed_cert,
+    ),
+    c(
+        "genSelfSignedCertWithKey",
+        &[Str, ListAny, ListAny, Int, Str],
+        certs::gen_self_signed_cert_with_key,
+    ),
+    c(
+        "genSignedCert",
+        &[Str, ListAny, ListAny, Int, Ty::Cert],
+        certs::gen_signed_cert,
+    ),
+    c(
+        "genSignedCertWithKey",
+        &[Str, ListAny, ListAny, Int, Ty::Cert, Str],
+        certs::gen_signed_cert_with_key,
     ),
     // Sprig: versions.
     f("semver", &[Str], semver::semver),
@@ -427,24 +460,14 @@ static FUNCS: &[Func] = &[
     v("dig", &[], Any, collections::dig),
 ];
 
-/// Sprig functions upstream allows that we do not provide (yet): the certificate
-/// and key generators (docs/templates.md).
-const NOT_PROVIDED: &[&str] = &[
-    "genPrivateKey",
-    "buildCustomCert",
-    "genCA",
-    "genCAWithKey",
-    "genSelfSignedCert",
-    "genSelfSignedCertWithKey",
-    "genSignedCert",
-    "genSignedCertWithKey",
-];
-
-/// Steps a call costs beyond the one every call costs: scrypt and bcrypt take
-/// tens of milliseconds each, so a template may make only a few such calls.
+/// Steps a call costs beyond the one every call costs: scrypt, bcrypt and a 2048-bit
+/// RSA key take tens of milliseconds each, a 4096-bit one (`genPrivateKey`) hundreds,
+/// so a template may make only a few such calls.
 pub(super) fn extra_cost(name: &str) -> usize {
     match name {
         "derivePassword" | "bcrypt" | "htpasswd" => 100_000,
+        "genCA" | "genSelfSignedCert" | "genSignedCert" => 100_000,
+        "genPrivateKey" => 250_000,
         _ => 0,
     }
 }
@@ -461,13 +484,7 @@ pub(super) fn exists(name: &str) -> bool {
 
 /// The parse error for an unknown function name.
 pub(super) fn undefined_message(name: &str) -> String {
-    if NOT_PROVIDED.contains(&name) {
-        format!(
-            "function {name:?} not defined (Sprig has it and upstream allows it; sealed-secrets-rs does not provide it, see docs/templates.md)"
-        )
-    } else {
-        format!("function {name:?} not defined")
-    }
+    format!("function {name:?} not defined")
 }
 
 /// Sprig's `strval`: a string as itself, anything else as `%v` prints it.
@@ -564,6 +581,7 @@ pub(super) fn deep_equal(a: &Value, b: &Value) -> bool {
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::Str(x), Value::Str(y)) => x[..] == y[..],
         (Value::Time(x), Value::Time(y)) => x.identical(y),
+        (Value::Cert(x), Value::Cert(y)) => x.cert[..] == y.cert[..] && x.key[..] == y.key[..],
         (Value::List(x, tx), Value::List(y, ty)) => {
             tx == ty && x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| deep_equal(p, q))
         }

@@ -6,7 +6,7 @@ use super::{CallError, CallResult, MAX_LEN, bytes_of, err, int_of, string};
 use crate::template::value::Value;
 use base64::Engine as _;
 
-fn fill(buf: &mut [u8]) -> Result<(), CallError> {
+pub(super) fn fill(buf: &mut [u8]) -> Result<(), CallError> {
     getrandom::fill(buf).or_else(|_| err("the system random number generator failed"))
 }
 
