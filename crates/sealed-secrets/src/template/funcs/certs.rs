@@ -152,8 +152,9 @@ pub(super) fn build_custom_cert(a: Vec<Value>) -> CallResult {
 
 /// What a certificate is asked for: Sprig's `getBaseCertTemplate` arguments.
 struct Request {
-    /// The CN, and whether Go writes it as a PrintableString.
-    cn: String,
+    /// The CN (`None`: not UTF-8, which Go's asn1 refuses when it writes the
+    /// subject), and whether Go writes it as a PrintableString.
+    cn: Option<String>,
     printable: bool,
     ips: Vec<IpAddr>,
     dns: Vec<String>,
@@ -187,9 +188,7 @@ impl Request {
             .collect::<Result<Vec<_>, _>>()?;
         let cn = bytes_of(cn);
         let printable = cn.iter().all(|&c| is_go_printable(c));
-        let Ok(cn) = String::from_utf8(cn.to_vec()) else {
-            return err("error creating certificate: asn1: string not valid UTF-8");
-        };
+        let cn = String::from_utf8(cn.to_vec()).ok();
         Ok(Request {
             cn,
             printable,
@@ -202,15 +201,13 @@ impl Request {
     /// The subject's DER as Go marshals `pkix.Name{CommonName: cn}`.
     fn subject_der(&self) -> Vec<u8> {
         use sealed_secrets_core::der::write_tlv as tlv;
-        if self.cn.is_empty() {
+        let cn = self.cn.as_deref().unwrap_or_default();
+        if cn.is_empty() {
             return tlv(0x30, &[]);
         }
         // id-at-commonName 2.5.4.3
         let mut attr = vec![0x06, 0x03, 0x55, 0x04, 0x03];
-        attr.extend(tlv(
-            if self.printable { 0x13 } else { 0x0c },
-            self.cn.as_bytes(),
-        ));
+        attr.extend(tlv(if self.printable { 0x13 } else { 0x0c }, cn.as_bytes()));
         tlv(0x30, &tlv(0x31, &tlv(0x30, &attr)))
     }
 }
@@ -241,9 +238,11 @@ fn is_go_printable(c: u8) -> bool {
 struct Signer {
     der: Vec<u8>,
     key: PrivKey,
-    /// The CA's subject as it is encoded, and its subject key identifier.
+    /// The CA's subject as it is encoded, whether it has a subject key identifier,
+    /// and its public key (the subjectPublicKey bits).
     subject: Vec<u8>,
     has_key_id: bool,
+    public_key: Vec<u8>,
 }
 
 impl Signer {
@@ -255,7 +254,7 @@ impl Signer {
             return err("unable to decode certificate");
         };
         let der = block.into_contents();
-        let (subject, has_key_id) = match X509Certificate::from_der(&der) {
+        let (subject, has_key_id, public_key) = match X509Certificate::from_der(&der) {
             Ok((_, cert)) => (
                 cert.subject().as_raw().to_vec(),
                 cert.extensions().iter().any(|e| {
@@ -264,6 +263,7 @@ impl Signer {
                         ParsedExtension::SubjectKeyIdentifier(_)
                     )
                 }),
+                cert.public_key().subject_public_key.data.to_vec(),
             ),
             Err(_) => {
                 return err(
@@ -278,6 +278,7 @@ impl Signer {
             key,
             subject,
             has_key_id,
+            public_key,
         })
     }
 }
@@ -292,8 +293,9 @@ fn make(
     ca: Option<&Signer>,
 ) -> CallResult {
     let failed = |m: String| err(format!("error creating certificate: {m}"));
-    // Go checks the signing key first, then the subject's public key: a DSA key
-    // cannot sign, nor be certified.
+    // Go's `CreateCertificate` checks, in its order: the signing key can sign, the
+    // subject's public key can be certified (a DSA key can do neither), the subject
+    // can be written, the CA's key is its certificate's; the names come later.
     let signing_key = match ca.map(|ca| ca.key.signer()).transpose() {
         Ok(k) => k,
         Err(m) => return failed(m),
@@ -303,19 +305,27 @@ fn make(
         Err(m) if ca.is_none() => return failed(m),
         Err(_) => return failed("x509: unsupported public key type: *dsa.PublicKey".into()),
     };
+    let Some(cn) = req.cn.as_deref() else {
+        return failed("asn1: string not valid UTF-8".into());
+    };
+    if let (Some(ca), Some(k)) = (ca, &signing_key)
+        && ca.public_key != k.public_key_raw()
+    {
+        return failed("x509: provided PrivateKey doesn't match parent's PublicKey".into());
+    }
     let mut params = CertificateParams::default();
     let mut serial = [0u8; 16];
     super::random::fill(&mut serial)?;
     params.serial_number = Some(SerialNumber::from_slice(&serial));
     params.distinguished_name = rcgen::DistinguishedName::new();
-    if !req.cn.is_empty() {
+    if !cn.is_empty() {
         let value = if req.printable {
-            match rcgen::string::PrintableString::try_from(req.cn.as_str()) {
+            match rcgen::string::PrintableString::try_from(cn) {
                 Ok(p) => DnValue::PrintableString(p),
-                Err(_) => DnValue::Utf8String(req.cn.clone()),
+                Err(_) => DnValue::Utf8String(cn.to_owned()),
             }
         } else {
-            DnValue::Utf8String(req.cn.clone())
+            DnValue::Utf8String(cn.to_owned())
         };
         params.distinguished_name.push(DnType::CommonName, value);
     }
