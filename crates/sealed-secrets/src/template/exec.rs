@@ -32,6 +32,82 @@ enum Flow {
     Continue,
 }
 
+/// The parameters of the `time.Time` methods that take arguments and that we have.
+fn time_method_params(name: &str) -> Option<&'static [Ty]> {
+    Some(match name {
+        "Format" => &[Ty::Str],
+        "Add" | "Truncate" | "Round" => &[Ty::Duration],
+        "Sub" | "After" | "Before" | "Equal" | "Compare" => &[Ty::Time],
+        _ => return None,
+    })
+}
+
+/// The methods without parameters of `time.Duration`, `time.Month`, `time.Weekday`.
+fn stringer_method(n: i64, ty: IntTy, name: &str) -> Option<Value> {
+    // Go's `Hours`, `Minutes`, `Seconds`: whole units plus the rest as a fraction.
+    let units = |unit: i64| Value::Float((n / unit) as f64 + (n % unit) as f64 / unit as f64);
+    Some(match (ty, name) {
+        (_, "String") => Value::string(ty.text(n)),
+        (IntTy::Duration, "Hours") => units(3_600_000_000_000),
+        (IntTy::Duration, "Minutes") => units(60_000_000_000),
+        (IntTy::Duration, "Seconds") => units(1_000_000_000),
+        (IntTy::Duration, "Milliseconds") => Value::Int(n / 1_000_000, IntTy::Int64),
+        (IntTy::Duration, "Microseconds") => Value::Int(n / 1_000, IntTy::Int64),
+        (IntTy::Duration, "Nanoseconds") => Value::Int(n, IntTy::Int64),
+        (IntTy::Duration, "Abs") => Value::Int(
+            if n == i64::MIN { i64::MAX } else { n.abs() },
+            IntTy::Duration,
+        ),
+        _ => return None,
+    })
+}
+
+/// A `time.Time` method of [`time_method_params`] on arguments of its types.
+fn time_call(t: &Time, name: &str, a: &[Value]) -> Value {
+    let other = |i: usize| match &a[i] {
+        Value::Time(u) => Some(u.clone()),
+        _ => None,
+    };
+    let int = |i: usize| match &a[i] {
+        Value::Int(n, _) => *n,
+        _ => 0,
+    };
+    let time = |t: Time| Value::Time(Rc::new(t));
+    match (name, other(0)) {
+        ("Format", _) => Value::str(t.format(funcs::bytes_of(&a[0]))),
+        ("Add", _) => time(t.add(int(0))),
+        ("Truncate", _) => time(t.truncate(int(0), false)),
+        ("Round", _) => time(t.truncate(int(0), true)),
+        ("Sub", Some(u)) => Value::Int(t.sub(&u), IntTy::Duration),
+        ("After", Some(u)) => Value::Bool(t.compare(&u).is_gt()),
+        ("Before", Some(u)) => Value::Bool(t.compare(&u).is_lt()),
+        ("Equal", Some(u)) => Value::Bool(t.compare(&u).is_eq()),
+        ("Compare", Some(u)) => Value::int(t.compare(&u) as i64),
+        _ => Value::Missing,
+    }
+}
+
+/// The methods of `time.Time` without parameters that [`Exec::time_method`] has.
+const TIME_METHODS_WITHOUT_ARGS: &[&str] = &[
+    "Year",
+    "YearDay",
+    "Month",
+    "Weekday",
+    "Day",
+    "Hour",
+    "Minute",
+    "Second",
+    "Nanosecond",
+    "Unix",
+    "UnixMilli",
+    "UnixMicro",
+    "UnixNano",
+    "IsZero",
+    "String",
+    "UTC",
+    "Local",
+];
+
 /// Every exported method of Go's `time.Time`, to tell one we refuse from a name Go
 /// does not know.
 const TIME_METHODS: &[&str] = &[
@@ -341,15 +417,13 @@ impl<'t> Exec<'t> {
         let first = &cmd.args[0];
         match first {
             Arg::Field(_, fields) => {
-                let has_args = cmd.args.len() > 1 || final_.is_some();
                 self.at_arg(first);
-                self.field_chain(dot.clone(), fields, has_args)
+                self.method_chain(dot, dot.clone(), fields, cmd, final_)
             }
             Arg::Chain(_, inner, fields) => {
-                let has_args = cmd.args.len() > 1 || final_.is_some();
                 let base = self.chain_base(dot, inner)?;
                 self.at_arg(first);
-                self.field_chain(base, fields, has_args)
+                self.method_chain(dot, base, fields, cmd, final_)
             }
             Arg::Variable(_, name, fields) => {
                 let v = self.var(name, first)?;
@@ -357,9 +431,8 @@ impl<'t> Exec<'t> {
                     self.not_a_function(cmd, &final_)?;
                     return Ok(v);
                 }
-                let has_args = cmd.args.len() > 1 || final_.is_some();
                 self.at_arg(first);
-                self.field_chain(v, fields, has_args)
+                self.method_chain(dot, v, fields, cmd, final_)
             }
             Arg::Func(_, name) => self.call(dot, name, cmd, final_),
             Arg::Pipe(p) => {
@@ -405,6 +478,53 @@ impl<'t> Exec<'t> {
                 self.at_arg(at);
                 self.fail(format!("undefined variable: {name}"))
             }
+        }
+    }
+
+    /// A command that starts with a field chain: its last name may be a method of a
+    /// `time.Time` called with the command's other arguments (Go's `evalCall`).
+    fn method_chain(
+        &mut self,
+        dot: &Value,
+        receiver: Value,
+        fields: &[String],
+        cmd: &Command,
+        final_: Option<Value>,
+    ) -> R<Value> {
+        let has_args = cmd.args.len() > 1 || final_.is_some();
+        let Some((last, init)) = fields.split_last() else {
+            return Ok(receiver);
+        };
+        let receiver = self.field_chain(receiver, init, false)?;
+        let Value::Time(t) = &receiver else {
+            return self.field(receiver, last, has_args);
+        };
+        let args = &cmd.args[1..];
+        let got = args.len() + usize::from(final_.is_some());
+        let params = match time_method_params(last) {
+            Some(params) => params,
+            None if has_args && TIME_METHODS_WITHOUT_ARGS.contains(&last.as_str()) => &[],
+            None => return self.time_method(t, last, has_args),
+        };
+        if got != params.len() {
+            return self.fail(format!(
+                "wrong number of args for {last}: want {} got {got}",
+                params.len()
+            ));
+        }
+        let mut argv = Vec::with_capacity(got);
+        for (a, ty) in args.iter().zip(params) {
+            argv.push(self.arg(dot, *ty, a)?);
+        }
+        if let Some(f) = final_ {
+            self.at_cmd(cmd);
+            argv.push(self.validate(f, params[got - 1])?);
+        }
+        self.at_cmd(cmd);
+        self.step()?;
+        match time_call(t, last, &argv) {
+            Value::Str(s) if s.len() > funcs::MAX_LEN => self.fail(funcs::too_large(last)),
+            v => Ok(v),
         }
     }
 
@@ -454,6 +574,22 @@ impl<'t> Exec<'t> {
                     funcs::certs::TYPE_NAME
                 )),
             },
+            Value::Int(n, ty) if ty.is_stringer() => match stringer_method(n, ty, name) {
+                Some(v) if !has_args => Ok(v),
+                Some(_) => self.fail(format!(
+                    "wrong number of args for {name}: want 0 got {}",
+                    usize::from(has_args)
+                )),
+                None if ty == IntTy::Duration && matches!(name, "Round" | "Truncate") => {
+                    self.fail(format!(
+                        "the method {name} of time.Duration is not supported (docs/templates.md)"
+                    ))
+                }
+                None => self.fail(format!(
+                    "can't evaluate field {name} in type {}",
+                    Value::Int(n, ty).type_name()
+                )),
+            },
             other => self.fail(format!(
                 "can't evaluate field {name} in type {}",
                 other.type_name()
@@ -471,6 +607,8 @@ impl<'t> Exec<'t> {
         let v = match name {
             _ if has_args => None,
             "Year" => Some(int(t.year())),
+            "Month" => Some(Value::Int(t.month(), IntTy::Month)),
+            "Weekday" => Some(Value::Int(t.weekday(), IntTy::Weekday)),
             "YearDay" => Some(int(t.yday())),
             "Day" => Some(int(t.day())),
             "Hour" => Some(int(t.hour())),
@@ -569,6 +707,10 @@ impl<'t> Exec<'t> {
                         Some(i) => Ok(Value::int(i)),
                         None => self.fail(format!("expected integer; found {}", n.text)),
                     },
+                    Ty::Duration => match n.int {
+                        Some(i) => Ok(Value::Int(i, IntTy::Duration)),
+                        None => self.fail(format!("expected integer; found {}", n.text)),
+                    },
                     Ty::Float => match n.float {
                         Some(f) => Ok(Value::Float(f)),
                         None => self.fail(format!("expected float; found {}", n.text)),
@@ -585,7 +727,7 @@ impl<'t> Exec<'t> {
         let found = arg_string(a);
         match ty {
             Ty::Bool => self.fail(format!("expected bool; found {found}")),
-            Ty::Int => self.fail(format!("expected integer; found {found}")),
+            Ty::Int | Ty::Duration => self.fail(format!("expected integer; found {found}")),
             Ty::Float => self.fail(format!("expected float; found {found}")),
             Ty::Str => self.fail(format!("expected string; found {found}")),
             _ => self.fail(format!(
@@ -610,6 +752,7 @@ impl<'t> Exec<'t> {
             | (Ty::Bool, v @ Value::Bool(_))
             | (Ty::MapAny, v @ Value::Map(_, MapTy::Any))
             | (Ty::ListAny, v @ Value::List(_, ListTy::Any))
+            | (Ty::Duration, v @ Value::Int(_, IntTy::Duration))
             | (Ty::Time, v @ Value::Time(_))
             | (Ty::Cert, v @ Value::Cert(_)) => Ok(v),
             (ty, v) => {

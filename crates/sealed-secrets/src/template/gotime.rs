@@ -16,7 +16,8 @@ const SECS_PER_DAY: i64 = 86_400;
 /// Seconds from 0001-01-01 (Go's zero `Time`) to 1970-01-01.
 const ZERO_TIME_UNIX: i64 = -62_135_596_800;
 
-const LONG_MONTHS: [&str; 12] = [
+/// `time.Month.String`, and `January` in layouts.
+pub(super) const LONG_MONTHS: [&str; 12] = [
     "January",
     "February",
     "March",
@@ -30,7 +31,8 @@ const LONG_MONTHS: [&str; 12] = [
     "November",
     "December",
 ];
-const LONG_DAYS: [&str; 7] = [
+/// `time.Weekday.String`, and `Monday` in layouts.
+pub(super) const LONG_DAYS: [&str; 7] = [
     "Sunday",
     "Monday",
     "Tuesday",
@@ -314,6 +316,36 @@ impl Time {
         i64::try_from(d).unwrap_or(if d < 0 { i64::MIN } else { i64::MAX })
     }
 
+    /// `t.Compare(u)` (and so `Before`, `After`, `Equal`): by the monotonic readings
+    /// when both have one, else by instant.
+    pub(super) fn compare(&self, u: &Time) -> std::cmp::Ordering {
+        if let (Some(a), Some(b)) = (self.mono, u.mono) {
+            return a.cmp(&b);
+        }
+        (self.unix, self.nanos).cmp(&(u.unix, u.nanos))
+    }
+
+    /// `t.Truncate(d)` or, with `round`, `t.Round(d)`: to a multiple of `d` since Go's
+    /// zero time; the monotonic reading goes, and `d <= 0` changes nothing else.
+    pub(super) fn truncate(&self, d: i64, round: bool) -> Time {
+        let t = Time {
+            mono: None,
+            ..self.clone()
+        };
+        if d <= 0 {
+            return t;
+        }
+        let since_zero = (i128::from(self.unix) - i128::from(ZERO_TIME_UNIX)) * 1_000_000_000
+            + i128::from(self.nanos);
+        let r = i64::try_from(since_zero.rem_euclid(i128::from(d))).unwrap_or(0);
+        // Go's `lessThanHalf`: r + r < d, in unsigned arithmetic.
+        if !round || (r as u64).wrapping_add(r as u64) < d as u64 {
+            t.add(-r)
+        } else {
+            t.add(d - r)
+        }
+    }
+
     /// `==` on two `time.Time` values: same instant, location and monotonic reading.
     pub(super) fn identical(&self, other: &Time) -> bool {
         self.unix == other.unix
@@ -394,6 +426,14 @@ impl Time {
     }
     pub(super) fn day(&self) -> i64 {
         self.civil().day
+    }
+    /// 1 is January.
+    pub(super) fn month(&self) -> i64 {
+        self.civil().month
+    }
+    /// 0 is Sunday.
+    pub(super) fn weekday(&self) -> i64 {
+        self.civil().weekday
     }
     pub(super) fn hour(&self) -> i64 {
         self.civil().hour

@@ -278,3 +278,13 @@ fn values_never_reach_error_messages() {
         assert!(!e.contains("hunt"), "{src}: {e}");
     }
 }
+
+#[test]
+fn a_time_format_cannot_build_more_than_a_secret_holds() {
+    let layout = "January".repeat(200_000);
+    let e = err(
+        r#"{{ (toDate "2006" "2024").Format .layout }}"#,
+        &[("layout", layout.as_bytes())],
+    );
+    assert!(e.contains("would exceed"), "{e}");
+}

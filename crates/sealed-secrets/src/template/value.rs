@@ -40,6 +40,38 @@ pub(super) enum IntTy {
     Int64,
     /// A version's `Major`, `Minor`, `Patch`.
     Uint64,
+    /// Go's `time.Duration` (nanoseconds), `time.Month` (1 is January) and
+    /// `time.Weekday` (0 is Sunday): integers that print through their `String`.
+    Duration,
+    Month,
+    Weekday,
+}
+
+impl IntTy {
+    /// Whether values of this type print through a `String` method (`fmt.Stringer`).
+    pub(super) fn is_stringer(self) -> bool {
+        matches!(self, IntTy::Duration | IntTy::Month | IntTy::Weekday)
+    }
+
+    /// `String()` of `i` of this type.
+    pub(super) fn text(self, i: i64) -> String {
+        let name = |names: &[&str], at: i64| {
+            usize::try_from(at)
+                .ok()
+                .and_then(|k| names.get(k))
+                .map(|s| (*s).to_owned())
+        };
+        match self {
+            IntTy::Duration => super::funcs::duration_string(i),
+            IntTy::Month => {
+                name(&super::gotime::LONG_MONTHS, i - 1).unwrap_or_else(|| format!("%!Month({i})"))
+            }
+            IntTy::Weekday => {
+                name(&super::gotime::LONG_DAYS, i).unwrap_or_else(|| format!("%!Weekday({i})"))
+            }
+            IntTy::Int | IntTy::Int64 | IntTy::Uint64 => i.to_string(),
+        }
+    }
 }
 
 /// The Go element type of a slice.
@@ -107,6 +139,9 @@ impl Value {
             Value::Int(_, IntTy::Int) => "int",
             Value::Int(_, IntTy::Int64) => "int64",
             Value::Int(_, IntTy::Uint64) => "uint64",
+            Value::Int(_, IntTy::Duration) => "time.Duration",
+            Value::Int(_, IntTy::Month) => "time.Month",
+            Value::Int(_, IntTy::Weekday) => "time.Weekday",
             Value::Float(_) => "float64",
             Value::Str(_) => "string",
             Value::Semver(_) => "*semver.Version",
@@ -127,8 +162,9 @@ impl Value {
             Value::Missing | Value::Nil => "invalid",
             Value::Bool(_) => "bool",
             Value::Int(_, IntTy::Int) => "int",
-            Value::Int(_, IntTy::Int64) => "int64",
             Value::Int(_, IntTy::Uint64) => "uint64",
+            Value::Int(_, IntTy::Int64 | IntTy::Duration) => "int64",
+            Value::Int(_, IntTy::Month | IntTy::Weekday) => "int",
             Value::Float(_) => "float64",
             Value::Str(_) => "string",
             Value::Semver(_) => "ptr",
@@ -174,7 +210,7 @@ fn sprint_depth(v: &Value, out: &mut Vec<u8>, depth: usize) {
     match v {
         Value::Missing | Value::Nil => out.extend_from_slice(b"<nil>"),
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Value::Int(i, _) => out.extend_from_slice(i.to_string().as_bytes()),
+        Value::Int(i, ty) => out.extend_from_slice(ty.text(*i).as_bytes()),
         Value::Float(f) => out.extend_from_slice(format_float_g(*f).as_bytes()),
         Value::Str(s) => out.extend_from_slice(s),
         Value::Semver(v) => out.extend_from_slice(v.text().as_bytes()),

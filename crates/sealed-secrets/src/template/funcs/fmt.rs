@@ -285,6 +285,11 @@ fn print_arg(out: &mut Vec<u8>, arg: &Value, verb: char, spec: Spec, depth: usiz
             't' | 'v' => pad(out, if *b { b"true" } else { b"false" }, spec),
             _ => bad_verb(out, arg, verb, spec),
         },
+        // `time.Duration`, `time.Month`, `time.Weekday`: Stringers for the string verbs.
+        Value::Int(n, ty) if ty.is_stringer() && matches!(verb, 'v' | 's' | 'q' | 'x' | 'X') => {
+            let text = Value::string(ty.text(*n));
+            print_arg(out, &text, verb, spec, depth);
+        }
         Value::Int(n, _) => fmt_int(out, arg, *n, verb, spec),
         Value::Float(f) => fmt_float(out, arg, *f, verb, spec),
         Value::Str(s) => match verb {
@@ -346,6 +351,7 @@ fn go_syntax(out: &mut Vec<u8>, v: &Value, depth: usize) {
         Value::Missing | Value::Nil if depth == 0 => out.extend_from_slice(b"<nil>"),
         Value::Missing | Value::Nil => out.extend_from_slice(b"interface {}(nil)"),
         Value::Str(s) => out.extend_from_slice(quote(s, false).as_bytes()),
+        Value::Int(n, _) => out.extend_from_slice(n.to_string().as_bytes()),
         Value::List(items, _) => {
             out.extend_from_slice(v.type_name().as_bytes());
             out.push(b'{');

@@ -19,6 +19,8 @@ mod strings;
 mod time;
 mod url;
 
+pub(in crate::template) use time::duration_string;
+
 use zeroize::Zeroizing;
 
 use super::gotime::Clock;
@@ -56,6 +58,8 @@ pub(super) enum Ty {
     ListAny,
     /// Sprig's `certificate`
     Cert,
+    /// `time.Duration` (a method's parameter)
+    Duration,
 }
 
 impl Ty {
@@ -71,6 +75,7 @@ impl Ty {
             Ty::Time => "time.Time",
             Ty::ListAny => "[]interface {}",
             Ty::Cert => certs::TYPE_NAME,
+            Ty::Duration => "time.Duration",
         }
     }
 }

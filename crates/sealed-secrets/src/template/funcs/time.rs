@@ -5,7 +5,7 @@ use crate::template::gotime::Clock;
 use crate::template::value::{IntTy, Value};
 
 /// Go's `time.Duration.String` of `d` nanoseconds.
-pub(super) fn duration_string(d: i64) -> String {
+pub(in crate::template) fn duration_string(d: i64) -> String {
     if d == 0 {
         return "0s".to_owned();
     }
