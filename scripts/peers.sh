@@ -13,6 +13,8 @@
 #   template-oracle Go's text/template + Sprig as upstream's controller renders
 #                   spec.template.data (tests/peers/template: records and checks
 #                   crates/sealed-secrets/tests/template-corpus.json)
+#   actionlint      github.com/rhysd/actionlint, the linter of .github/workflows (the
+#                   PyPI wrapper downloads from GitHub at install, which CI cannot reach)
 #
 #   scripts/peers.sh            build what is missing, print `export NAME=path` lines
 #   scripts/peers.sh --env      only print them (exit 1 if anything is missing)
@@ -25,6 +27,7 @@ cd "$(dirname "$0")/.."
 
 # The pinned versions. Changing KUBE_VERSION needs --regen-kube-module.
 SEALED_SECRETS_VERSION=v0.36.6
+ACTIONLINT_VERSION=v1.7.12
 # The versions the wrapper module requires (`go mod tidy` keeps them in its require block).
 KUBE_VERSION=$(sed -n 's/^\s*\(require \)\{0,1\}k8s.io\/kubernetes \(v[0-9.]*\).*$/\2/p' tests/peers/kube/go.mod)
 KUBE_VERSION=${KUBE_VERSION_OVERRIDE:-$KUBE_VERSION}
@@ -100,6 +103,10 @@ build_kstatus() {
   (cd tests/peers/kstatus && go build -trimpath -ldflags "-s -w" -o "$OUT/kstatus" .)
 }
 
+build_actionlint() {
+  GOBIN=$OUT go install -trimpath -ldflags "-s -w" "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+}
+
 build_template_oracle() {
   (cd tests/peers/template && go build -trimpath -ldflags "-s -w" -o "$OUT/template-oracle" .)
 }
@@ -140,6 +147,8 @@ build controller "$upstream_dir" build_upstream controller
 build integration.test "$upstream_dir" build_upstream_suite
 build kstatus "$kstatus_dir" build_kstatus
 build template-oracle "$template_dir" build_template_oracle
+actionlint_dir=$CACHE/actionlint-$ACTIONLINT_VERSION
+build actionlint "$actionlint_dir" build_actionlint
 [[ $missing == 0 ]] || exit 1
 
 echo "export KUBE_APISERVER_BIN=$kube_dir/kube-apiserver"
@@ -149,3 +158,4 @@ echo "export SEALED_SECRETS_GO_CONTROLLER=$upstream_dir/controller"
 echo "export SEALED_SECRETS_UPSTREAM_SUITE=$upstream_dir/integration.test"
 echo "export SEALED_SECRETS_KSTATUS=$kstatus_dir/kstatus"
 echo "export SEALED_SECRETS_TEMPLATE_ORACLE=$template_dir/template-oracle"
+echo "export SEALED_SECRETS_ACTIONLINT=$actionlint_dir/actionlint"

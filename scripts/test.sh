@@ -17,6 +17,10 @@ cargo fmt --all -- --check
 # RustSec database; scripts/deny-advisories.sh checks them (docs/security.md).
 cargo deny --locked check licenses bans sources
 cargo clippy --workspace --all-targets -- -D warnings
+# The API docs build without warnings (a broken or private intra-doc link fails).
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+# The workflows (.github/workflows: CI, release) as GitHub would read them.
+"$SEALED_SECRETS_ACTIONLINT" .github/workflows/*.yml
 # Every binary, built with the workspace's feature set (what the tests use): a
 # per-package `cargo build -p` or `cargo run -p` resolves features anew and rebuilds
 # half the dependency tree.

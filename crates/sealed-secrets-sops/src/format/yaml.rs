@@ -18,7 +18,8 @@ use crate::tree::{Branch, Item, Node, Scalar, Tree};
 /// sops's default YAML indentation.
 pub const DEFAULT_INDENT: usize = 4;
 
-/// How much alias expansion a file may cause, in [`weight`] units (about bytes).
+/// How much alias expansion a file may cause, in units of about a byte (each node
+/// counts 32 plus the length of its text).
 /// Every alias is expanded into a copy, so ten aliases of ten aliases of … (a
 /// "billion laughs" file of a few hundred bytes) would otherwise take gigabytes.
 pub const MAX_ALIAS_EXPANSION: usize = 64 << 20;
