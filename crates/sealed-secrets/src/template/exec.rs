@@ -87,27 +87,6 @@ fn time_call(t: &Time, name: &str, a: &[Value]) -> Value {
     }
 }
 
-/// The methods of `time.Time` without parameters that [`Exec::time_method`] has.
-const TIME_METHODS_WITHOUT_ARGS: &[&str] = &[
-    "Year",
-    "YearDay",
-    "Month",
-    "Weekday",
-    "Day",
-    "Hour",
-    "Minute",
-    "Second",
-    "Nanosecond",
-    "Unix",
-    "UnixMilli",
-    "UnixMicro",
-    "UnixNano",
-    "IsZero",
-    "String",
-    "UTC",
-    "Local",
-];
-
 /// Every exported method of Go's `time.Time`, to tell one we refuse from a name Go
 /// does not know.
 const TIME_METHODS: &[&str] = &[
@@ -196,12 +175,12 @@ impl<'t> Exec<'t> {
 
     fn at_arg(&mut self, arg: &Arg) {
         self.pos = arg.pos();
-        self.context = arg_string(arg);
+        self.context = arg_text(arg);
     }
 
     fn at_cmd(&mut self, cmd: &Command) {
         self.pos = cmd.pos;
-        self.context = command_string(cmd);
+        self.context = command_text(cmd);
     }
 
     fn step(&mut self) -> R<()> {
@@ -406,7 +385,7 @@ impl<'t> Exec<'t> {
     fn not_a_function(&mut self, cmd: &Command, final_: &Option<Value>) -> R<()> {
         if cmd.args.len() > 1 || final_.is_some() {
             self.at_arg(&cmd.args[0]);
-            let s = arg_string(&cmd.args[0]);
+            let s = arg_text(&cmd.args[0]);
             return self.fail(format!("can't give argument to non-function {s}"));
         }
         Ok(())
@@ -491,20 +470,17 @@ impl<'t> Exec<'t> {
         cmd: &Command,
         final_: Option<Value>,
     ) -> R<Value> {
-        let has_args = cmd.args.len() > 1 || final_.is_some();
+        let args = &cmd.args[1..];
+        let got = args.len() + usize::from(final_.is_some());
         let Some((last, init)) = fields.split_last() else {
             return Ok(receiver);
         };
-        let receiver = self.field_chain(receiver, init, false)?;
+        let receiver = self.field_chain(receiver, init)?;
         let Value::Time(t) = &receiver else {
-            return self.field(receiver, last, has_args);
+            return self.field(receiver, last, got);
         };
-        let args = &cmd.args[1..];
-        let got = args.len() + usize::from(final_.is_some());
-        let params = match time_method_params(last) {
-            Some(params) => params,
-            None if has_args && TIME_METHODS_WITHOUT_ARGS.contains(&last.as_str()) => &[],
-            None => return self.time_method(t, last, has_args),
+        let Some(params) = time_method_params(last) else {
+            return self.time_method(t, last, got);
         };
         if got != params.len() {
             return self.fail(format!(
@@ -528,15 +504,18 @@ impl<'t> Exec<'t> {
         }
     }
 
-    fn field_chain(&mut self, mut receiver: Value, fields: &[String], has_args: bool) -> R<Value> {
-        let last = fields.len().saturating_sub(1);
-        for (i, name) in fields.iter().enumerate() {
-            receiver = self.field(receiver, name, i == last && has_args)?;
+    /// Fields and methods read without arguments, left to right.
+    fn field_chain(&mut self, mut receiver: Value, fields: &[String]) -> R<Value> {
+        for name in fields {
+            receiver = self.field(receiver, name, 0)?;
         }
         Ok(receiver)
     }
 
-    fn field(&mut self, receiver: Value, name: &str, has_args: bool) -> R<Value> {
+    /// Field or argument-less method `name` of `receiver`, which a command gives
+    /// `nargs` arguments (Go refuses any for a field).
+    fn field(&mut self, receiver: Value, name: &str, nargs: usize) -> R<Value> {
+        let has_args = nargs > 0;
         match receiver {
             Value::Missing => Ok(Value::Missing),
             Value::Nil => self.fail(format!("nil pointer evaluating interface {{}}.{name}")),
@@ -561,7 +540,7 @@ impl<'t> Exec<'t> {
                     ));
                 }
             }),
-            Value::Time(t) => self.time_method(&t, name, has_args),
+            Value::Time(t) => self.time_method(&t, name, nargs),
             // Sprig's `certificate` struct: two exported string fields.
             Value::Cert(c) => match name {
                 _ if has_args && matches!(name, "Cert" | "Key") => self.fail(format!(
@@ -577,8 +556,7 @@ impl<'t> Exec<'t> {
             Value::Int(n, ty) if ty.is_stringer() => match stringer_method(n, ty, name) {
                 Some(v) if !has_args => Ok(v),
                 Some(_) => self.fail(format!(
-                    "wrong number of args for {name}: want 0 got {}",
-                    usize::from(has_args)
+                    "wrong number of args for {name}: want 0 got {nargs}"
                 )),
                 None if ty == IntTy::Duration && matches!(name, "Round" | "Truncate") => {
                     self.fail(format!(
@@ -597,15 +575,14 @@ impl<'t> Exec<'t> {
         }
     }
 
-    /// The methods of `time.Time` that take no argument and return a type templates
-    /// have; the others (`Format`, `Add`, `In`, `Month`, `Weekday`, …) are refused
-    /// by name.
-    fn time_method(&self, t: &Time, name: &str, has_args: bool) -> R<Value> {
+    /// The methods of `time.Time` that take no argument, called with `nargs`; those
+    /// with parameters are [`time_method_params`], and the rest (`In`, `Zone`, …) are
+    /// refused by name.
+    fn time_method(&self, t: &Time, name: &str, nargs: usize) -> R<Value> {
         let int = |i: i64| Value::Int(i, IntTy::Int);
         let int64 = |i: i64| Value::Int(i, IntTy::Int64);
         let nanos = t.unix_nanos();
         let v = match name {
-            _ if has_args => None,
             "Year" => Some(int(t.year())),
             "Month" => Some(Value::Int(t.month(), IntTy::Month)),
             "Weekday" => Some(Value::Int(t.weekday(), IntTy::Weekday)),
@@ -627,7 +604,10 @@ impl<'t> Exec<'t> {
             _ => None,
         };
         match v {
-            Some(v) => Ok(v),
+            Some(v) if nargs == 0 => Ok(v),
+            Some(_) => self.fail(format!(
+                "wrong number of args for {name}: want 0 got {nargs}"
+            )),
             None if TIME_METHODS.contains(&name) => self.fail(format!(
                 "the method {name} of time.Time is not supported (docs/templates.md)"
             )),
@@ -669,11 +649,11 @@ impl<'t> Exec<'t> {
                     _ => self.fail(format!("cannot assign nil to {}", ty.go_name())),
                 };
             }
-            Arg::Field(_, fields) => self.field_chain(dot.clone(), fields, false)?,
+            Arg::Field(_, fields) => self.field_chain(dot.clone(), fields)?,
             Arg::Variable(_, name, fields) => {
                 let v = self.var(name, a)?;
                 self.at_arg(a);
-                self.field_chain(v, fields, false)?
+                self.field_chain(v, fields)?
             }
             Arg::Pipe(p) => self.pipeline(dot, p)?,
             Arg::Func(_, name) => {
@@ -686,7 +666,7 @@ impl<'t> Exec<'t> {
             Arg::Chain(_, inner, fields) => {
                 let base = self.chain_base(dot, inner)?;
                 self.at_arg(a);
-                self.field_chain(base, fields, false)?
+                self.field_chain(base, fields)?
             }
             Arg::Bool(_, b) => {
                 return match ty {
@@ -724,7 +704,7 @@ impl<'t> Exec<'t> {
     }
 
     fn literal_mismatch<T>(&self, ty: Ty, a: &Arg) -> R<T> {
-        let found = arg_string(a);
+        let found = arg_text(a);
         match ty {
             Ty::Bool => self.fail(format!("expected bool; found {found}")),
             Ty::Int | Ty::Duration => self.fail(format!("expected integer; found {found}")),
@@ -870,14 +850,6 @@ fn describe(v: &Value) -> String {
 
 /// A node as Go prints it in error contexts: whole (Go 1.26, which upstream v0.36.6
 /// requires, no longer cuts it at 20 bytes). It is template text, never a value.
-fn arg_string(a: &Arg) -> String {
-    arg_text(a)
-}
-
-fn command_string(c: &Command) -> String {
-    command_text(c)
-}
-
 fn arg_text(a: &Arg) -> String {
     match a {
         Arg::Dot(_) => ".".to_owned(),
