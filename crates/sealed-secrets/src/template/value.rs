@@ -184,6 +184,15 @@ impl Value {
         }
     }
 
+    /// Whether the value prints through a `String` method (`fmt.Stringer`).
+    pub(super) fn is_stringer(&self) -> bool {
+        match self {
+            Value::Semver(_) | Value::Time(_) => true,
+            Value::Int(_, ty) => ty.is_stringer(),
+            _ => false,
+        }
+    }
+
     /// Bytes of a string value.
     pub(super) fn as_bytes(&self) -> Option<&[u8]> {
         match self {
@@ -218,9 +227,12 @@ fn sprint_depth(v: &Value, out: &mut Vec<u8>, depth: usize) {
         // A struct: its fields in braces.
         Value::Cert(c) => {
             out.push(b'{');
-            out.extend_from_slice(&c.cert);
-            out.push(b' ');
-            out.extend_from_slice(&c.key);
+            for (k, (_, field)) in c.named_fields().into_iter().enumerate() {
+                if k > 0 {
+                    out.push(b' ');
+                }
+                out.extend_from_slice(field);
+            }
             out.push(b'}');
         }
         Value::List(items, _) => {

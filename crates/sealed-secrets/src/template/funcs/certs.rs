@@ -35,13 +35,17 @@ pub(in crate::template) struct Certificate {
 }
 
 impl Certificate {
+    /// The struct's fields by name, in declaration order (what printing and JSON show).
+    pub(in crate::template) fn named_fields(&self) -> [(&'static str, &Bytes); 2] {
+        [("Cert", &self.cert), ("Key", &self.key)]
+    }
+
     /// The fields as a map of strings.
     pub(in crate::template) fn fields(&self) -> Value {
-        let field = |b: &Bytes| Value::Str(Rc::new(b.clone()));
         Value::map(
-            [("Cert", &self.cert), ("Key", &self.key)]
+            self.named_fields()
                 .into_iter()
-                .map(|(k, v)| (k.to_owned(), field(v)))
+                .map(|(k, v)| (k.to_owned(), Value::Str(Rc::new(v.clone()))))
                 .collect(),
         )
     }

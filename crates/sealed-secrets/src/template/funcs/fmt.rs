@@ -240,21 +240,19 @@ fn print_arg(out: &mut Vec<u8>, arg: &Value, verb: char, spec: Spec, depth: usiz
     }
     match arg {
         // A `fmt.Stringer`: the string verbs print its String(), which is what
-        // `sprint` writes for these.
-        Value::Semver(_) | Value::Time(_) => match verb {
-            'v' | 's' | 'q' | 'x' | 'X' => {
-                let text = Value::Str(std::rc::Rc::new(value::to_text(arg)));
-                print_arg(out, &text, verb, spec, depth);
-            }
-            _ => bad_verb(out, arg, verb, spec),
-        },
+        // `sprint` writes for these; the others see the value itself.
+        v if v.is_stringer() && matches!(verb, 'v' | 's' | 'q' | 'x' | 'X') => {
+            let text = Value::Str(std::rc::Rc::new(value::to_text(arg)));
+            print_arg(out, &text, verb, spec, depth);
+        }
+        Value::Semver(_) | Value::Time(_) => bad_verb(out, arg, verb, spec),
         // A struct: `{` its fields with the same verb `}`; `%+v` names them.
         Value::Cert(c) => {
             if depth > value::MAX_NESTING {
                 return;
             }
             out.push(b'{');
-            for (k, (name, field)) in [("Cert", &c.cert), ("Key", &c.key)].into_iter().enumerate() {
+            for (k, (name, field)) in c.named_fields().into_iter().enumerate() {
                 if k > 0 {
                     out.push(b' ');
                 }
@@ -285,11 +283,6 @@ fn print_arg(out: &mut Vec<u8>, arg: &Value, verb: char, spec: Spec, depth: usiz
             't' | 'v' => pad(out, if *b { b"true" } else { b"false" }, spec),
             _ => bad_verb(out, arg, verb, spec),
         },
-        // `time.Duration`, `time.Month`, `time.Weekday`: Stringers for the string verbs.
-        Value::Int(n, ty) if ty.is_stringer() && matches!(verb, 'v' | 's' | 'q' | 'x' | 'X') => {
-            let text = Value::string(ty.text(*n));
-            print_arg(out, &text, verb, spec, depth);
-        }
         Value::Int(n, _) => fmt_int(out, arg, *n, verb, spec),
         Value::Float(f) => fmt_float(out, arg, *f, verb, spec),
         Value::Str(s) => match verb {
@@ -378,10 +371,15 @@ fn go_syntax(out: &mut Vec<u8>, v: &Value, depth: usize) {
         }
         Value::Cert(c) => {
             out.extend_from_slice(v.type_name().as_bytes());
-            out.extend_from_slice(b"{Cert:");
-            out.extend_from_slice(quote(&c.cert, false).as_bytes());
-            out.extend_from_slice(b", Key:");
-            out.extend_from_slice(quote(&c.key, false).as_bytes());
+            out.push(b'{');
+            for (k, (name, field)) in c.named_fields().into_iter().enumerate() {
+                if k > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                out.extend_from_slice(name.as_bytes());
+                out.push(b':');
+                out.extend_from_slice(quote(field, false).as_bytes());
+            }
             out.push(b'}');
         }
         other => value::sprint(other, out),
