@@ -344,8 +344,13 @@ impl PrivateKey {
     /// PEM `RSA PRIVATE KEY` (PKCS#1), the encoding the Go controller writes into
     /// `tls.key` of its key Secrets.
     pub fn to_pkcs1_pem(&self) -> Result<Zeroizing<String>, KeyError> {
+        Ok(secret_pem(PEM_RSA_PRIVATE_KEY, &self.to_pkcs1_der()?))
+    }
+
+    /// The DER PKCS#1 `RSAPrivateKey` (what the PEM of [`Self::to_pkcs1_pem`] holds).
+    pub fn to_pkcs1_der(&self) -> Result<Zeroizing<Vec<u8>>, KeyError> {
         let pkcs1 = der::pkcs8_inner_key(&self.pkcs8).ok_or(KeyError::Crypto)?;
-        Ok(secret_pem(PEM_RSA_PRIVATE_KEY, pkcs1))
+        Ok(Zeroizing::new(pkcs1.to_vec()))
     }
 
     pub(crate) fn oaep(&self) -> &OaepPrivateDecryptingKey {

@@ -133,11 +133,9 @@ impl PrivKey {
     }
 
     fn from_rsa(key: &RsaKey) -> Option<PrivKey> {
-        let pem_text = key.to_pkcs1_pem().ok()?;
-        let block = pem::parse(pem_text.as_bytes()).ok()?;
         Some(PrivKey {
             kind: Kind::Rsa,
-            der: Zeroizing::new(block.into_contents()),
+            der: key.to_pkcs1_der().ok()?,
         })
     }
 
