@@ -4,6 +4,7 @@
 //! recorded result is no longer what Go makes of it. After a deliberate change, rerun
 //! `template-oracle record` on the corpus (tests/peers/README.md).
 
+use std::path::Path;
 use std::process::Command;
 
 use e2e::go::template_oracle;
@@ -15,15 +16,25 @@ fn template_corpus_is_what_go_computes() {
     };
     e2e::record_ran("peer", "template_corpus_is_what_go_computes");
     let corpus = e2e::workspace_root().join("crates/sealed-secrets/tests/template-corpus.json");
-    let out = Command::new(&oracle)
-        .arg("check")
-        .arg(&corpus)
+    run_oracle(
+        &oracle,
+        "check",
+        &corpus,
+        &format!("Go's results differ from {}", corpus.display()),
+    );
+}
+
+/// Runs `template-oracle MODE FILE` and fails with `failure`, the exit status and the
+/// oracle's output unless it exits 0.
+fn run_oracle(oracle: &Path, mode: &str, file: &Path, failure: &str) {
+    let out = Command::new(oracle)
+        .arg(mode)
+        .arg(file)
         .output()
         .unwrap_or_else(|e| panic!("running {}: {e}", oracle.display()));
     assert!(
         out.status.success(),
-        "Go's results differ from {} ({}):\n{}{}",
-        corpus.display(),
+        "{failure} ({}):\n{}{}",
         out.status,
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
@@ -212,16 +223,10 @@ fn generated_certificates_are_what_sprig_makes() {
         serde_json::to_vec(&serde_json::json!({ "items": items })).unwrap(),
     )
     .expect("writing the items");
-    let out = Command::new(&oracle)
-        .arg("verify-certs")
-        .arg(&file)
-        .output()
-        .unwrap_or_else(|e| panic!("running {}: {e}", oracle.display()));
-    assert!(
-        out.status.success(),
-        "Go rejects certificates or keys we made ({}):\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    run_oracle(
+        &oracle,
+        "verify-certs",
+        &file,
+        "Go rejects certificates or keys we made",
     );
 }
